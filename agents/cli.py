@@ -1,0 +1,150 @@
+"""``sovereign-agent run | status | verify FILE``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+
+from agents import __version__, protocol
+from agents.client import Agent
+from agents.config import AgentConfig, ConfigError, load_config
+from agents.state import StateStore
+
+EXIT_OK, EXIT_REFUSED, EXIT_CONFIG = 0, 2, 3
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="TOML configuration file")
+    p.add_argument("--region")
+    p.add_argument("--root-key", dest="root_key", help="root public key (base64 or PEM)")
+    p.add_argument("--root-key-file", dest="root_key_file")
+    p.add_argument("--state-dir", dest="state_dir")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sovereign-agent", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="poll the control plane and apply bundles")
+    _add_common(run)
+    run.add_argument("--url", help="control plane base URL")
+    run.add_argument("--token")
+    run.add_argument("--token-file", dest="token_file")
+    run.add_argument("--poll-min", dest="poll_min", type=float)
+    run.add_argument("--poll-max", dest="poll_max", type=float)
+    run.add_argument("--long-poll", dest="long_poll", type=int, help="Prefer: wait=N seconds")
+    run.add_argument("--listen", help="HOST:PORT for pushed bundles and POST /route")
+    run.add_argument("--once", action="store_true", help="poll once, report, and exit")
+
+    status = sub.add_parser("status", help="show the locally applied bundle")
+    _add_common(status)
+
+    verify = sub.add_parser("verify", help="verify a bundle file against the root key")
+    _add_common(verify)
+    verify.add_argument("file")
+    return parser
+
+
+def _config(args, keys) -> AgentConfig:
+    flags = {k: getattr(args, k, None) for k in keys}
+    return load_config(flags=flags, config_file=args.config)
+
+
+COMMON = ("region", "root_key", "root_key_file", "state_dir")
+RUN = COMMON + ("url", "token", "token_file", "poll_min", "poll_max", "long_poll", "listen")
+
+
+def cmd_run(args) -> int:
+    config = _config(args, RUN)
+    config.require("url", "token", "region", "root_key")
+    agent = Agent(config)
+    if args.once:
+        agent.load()
+        result = agent.poll_once()
+        agent.report_status()
+        print(json.dumps({"outcome": result.outcome, "code": result.code, **agent.status()}))
+        return EXIT_OK if result.outcome in ("applied", "unchanged") else EXIT_REFUSED
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    server = None
+    if config.listen_address:
+        from agents.server import make_server
+
+        server = make_server(agent, config.listen_address)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        logging.getLogger("sovereign.agent").info("listening on %s", config.listen)
+    try:
+        agent.run(stop)
+    finally:
+        if server:
+            server.shutdown()
+    return EXIT_OK
+
+
+def cmd_status(args) -> int:
+    config = _config(args, COMMON)
+    store = StateStore(config.state_dir)
+    out = {"state_dir": str(store.dir), "state": store.read_state_safely()}
+    if config.root_key and config.region:
+        agent = Agent(config)
+        agent.load()
+        out.update(agent.status())
+        out["verified"] = agent.bundle is not None
+    print(json.dumps(out, indent=2, sort_keys=True))
+    return EXIT_OK if out.get("verified", True) else EXIT_REFUSED
+
+
+def cmd_verify(args) -> int:
+    config = _config(args, COMMON)
+    config.require("root_key")
+    try:
+        with open(args.file, "rb") as fh:
+            raw = fh.read(config.max_bundle_bytes + 1)
+        envelope = protocol.parse_json_bytes(raw, max_bytes=config.max_bundle_bytes)
+        bundle = protocol.verify_bundle(
+            envelope,
+            root_public_key=protocol.load_public_key(config.root_key),
+            region=config.region or None,
+        )
+    except protocol.ProtocolError as exc:
+        print(json.dumps({"valid": False, **exc.as_dict()}))
+        return EXIT_REFUSED
+    print(
+        json.dumps(
+            {
+                "valid": True,
+                "region": bundle.region,
+                "version": bundle.version,
+                "digest": bundle.digest,
+                "expires": protocol.format_time(bundle.expires),
+                "signed_by": bundle.signed_by,
+                "keyring_version": bundle.keyring.version,
+            }
+        )
+    )
+    return EXIT_OK
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    handler = {"run": cmd_run, "status": cmd_status, "verify": cmd_verify}[args.command]
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(f"sovereign-agent: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""The ingestion router: where does a record live, decided from its metadata only.
+
+``route(metadata, content)`` is a pure function over the bundle's ``content`` (see
+``docs/agent-protocol.md`` for its shape). It never sees the record itself, only:
+
+* ``subject_country``: ISO 3166-1 alpha-2 country of the data subject,
+* ``data_categories``: dotted category keys (``user.contact.email``),
+* ``contract_tags``: free labels from the contract the record arrived under.
+
+Residency rules are ordered; the first one that matches names the record's home jurisdiction.
+No match means refusal (default deny). A record whose home is this region's jurisdiction gets a
+data store here; a record whose home is elsewhere is refused unless an active transfer in the
+bundle covers the move from its home jurisdiction into this one for all of its categories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from agents.protocol import MalformedError, parse_time, utcnow
+
+MATCH_KINDS = ("country", "category", "contract_tag")
+
+
+@dataclass(frozen=True)
+class RecordMetadata:
+    subject_country: str = ""
+    data_categories: tuple[str, ...] = ()
+    contract_tags: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data) -> RecordMetadata:
+        if not isinstance(data, dict):
+            raise MalformedError("metadata must be an object")
+        allowed = {"subject_country", "data_categories", "contract_tags"}
+        unknown = set(data) - allowed
+        if unknown:
+            # Metadata only: anything else might be the record itself.
+            raise MalformedError(f"unknown metadata fields: {', '.join(sorted(unknown))}")
+        country = data.get("subject_country") or ""
+        if not isinstance(country, str):
+            raise MalformedError("subject_country must be a string")
+        cats = data.get("data_categories") or []
+        tags = data.get("contract_tags") or []
+        if not isinstance(cats, list | tuple) or not isinstance(tags, list | tuple):
+            raise MalformedError("data_categories and contract_tags must be lists of strings")
+        if not all(isinstance(c, str) for c in cats) or not all(isinstance(t, str) for t in tags):
+            raise MalformedError("data_categories and contract_tags must be lists of strings")
+        return cls(country.upper(), tuple(cats), tuple(tags))
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    accepted: bool
+    code: str
+    message: str
+    home_jurisdiction: str | None = None
+    data_store: str | None = None
+    rule: int | None = None
+    transfer: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def category_covers(granted: str, category: str) -> bool:
+    """``user.health`` covers ``user.health`` and ``user.health.genetic``, not ``user.healthy``."""
+    return category == granted or category.startswith(granted + ".")
+
+
+def _rule_matches(rule: dict, meta: RecordMetadata) -> bool:
+    kind, value = rule.get("match"), rule.get("value")
+    if kind == "country":
+        return bool(meta.subject_country) and meta.subject_country == str(value).upper()
+    if kind == "category":
+        return any(category_covers(str(value), c) for c in meta.data_categories)
+    if kind == "contract_tag":
+        return value in meta.contract_tags
+    return False
+
+
+def _pick_store(stores: list[dict], meta: RecordMetadata) -> dict | None:
+    """First store whose categories cover every category of the record, else the default."""
+    for store in stores:
+        cats = store.get("categories") or []
+        if (
+            cats
+            and meta.data_categories
+            and all(any(category_covers(g, c) for g in cats) for c in meta.data_categories)
+        ):
+            return store
+    for store in stores:
+        if store.get("default"):
+            return store
+    return None
+
+
+def _active(transfer: dict, now: datetime) -> bool:
+    if transfer.get("status", "active") != "active":
+        return False
+    start, end = transfer.get("valid_from"), transfer.get("valid_until")
+    if start and parse_time(start) > now:
+        return False
+    if end and parse_time(end) <= now:
+        return False
+    return True
+
+
+def _covering_transfer(
+    transfers: list[dict], *, home: str, here: str, region: str, meta: RecordMetadata, now
+) -> dict | None:
+    for transfer in transfers:
+        if not _active(transfer, now):
+            continue
+        if transfer.get("from_jurisdiction") != home:
+            continue
+        to_region = transfer.get("to_region")
+        if to_region and to_region != region:
+            continue
+        if not to_region and transfer.get("to_jurisdiction") != here:
+            continue
+        granted = transfer.get("categories") or []
+        if all(any(category_covers(g, c) for g in granted) for c in meta.data_categories):
+            return transfer
+    return None
+
+
+def route(metadata, content: dict, *, now: datetime | None = None) -> RouteDecision:
+    """Decide the home jurisdiction and data store of a record. Pure; default deny."""
+    now = now or utcnow()
+    meta = metadata if isinstance(metadata, RecordMetadata) else RecordMetadata.from_dict(metadata)
+    region_info = content.get("region") or {}
+    region = region_info.get("slug", "")
+    here = region_info.get("jurisdiction", "")
+    if not meta.subject_country and not meta.data_categories and not meta.contract_tags:
+        return RouteDecision(False, "no_metadata", "the record carries no routing metadata")
+
+    rules = sorted(content.get("residency_rules") or [], key=lambda r: r.get("order", 0))
+    matched = next((r for r in rules if _rule_matches(r, meta)), None)
+    if matched is None:
+        return RouteDecision(
+            False, "no_rule", "no residency rule matches this record (default deny)"
+        )
+    home = matched.get("home_jurisdiction")
+    tags = [f"home:{home}", f"region:{region}", f"rule:{matched.get('order')}"]
+    tags += [f"category:{c}" for c in meta.data_categories]
+    special = set(content.get("special_categories") or [])
+    if any(any(category_covers(s, c) for s in special) for c in meta.data_categories):
+        tags.append("special-category")
+
+    transfer_id = None
+    if home != here:
+        transfer = _covering_transfer(
+            content.get("transfers") or [], home=home, here=here, region=region, meta=meta, now=now
+        )
+        if transfer is None:
+            return RouteDecision(
+                False,
+                "home_elsewhere",
+                f"record belongs to {home}; this region is in {here} and no active transfer "
+                f"covers it",
+                home_jurisdiction=home,
+                rule=matched.get("order"),
+                tags=tags,
+            )
+        transfer_id = str(transfer.get("id"))
+        tags.append(f"transfer:{transfer_id}")
+
+    store = _pick_store(content.get("data_stores") or [], meta)
+    if store is None:
+        return RouteDecision(
+            False,
+            "no_store",
+            "no data store in this region accepts these categories",
+            home_jurisdiction=home,
+            rule=matched.get("order"),
+            transfer=transfer_id,
+            tags=tags,
+        )
+    tags.append(f"store:{store.get('name')}")
+    if store.get("retention_days") is not None:
+        tags.append(f"retention:{store['retention_days']}d")
+    return RouteDecision(
+        True,
+        "accepted",
+        f"store in {store.get('name')} ({home})",
+        home_jurisdiction=home,
+        data_store=store.get("name"),
+        rule=matched.get("order"),
+        transfer=transfer_id,
+        tags=tags,
+    )

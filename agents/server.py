@@ -1,0 +1,87 @@
+"""The agent's local HTTP endpoint (``--listen HOST:PORT``), standard library only.
+
+* ``POST /bundle``: a pushed bundle envelope, with the freshness statement in the
+  ``X-Bundle-Freshness`` header. The envelope is self-authenticating (signed, keyring signed by
+  the root), so no further credential is needed; it goes through the same checks as a polled one.
+  200 when applied or already applied, 409 with ``{"code", "message"}`` when refused.
+* ``POST /route``: record metadata in, routing decision out (200 accepted, 403 refused).
+* ``GET /status``: what is applied.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from agents import protocol
+from agents.client import Agent
+
+log = logging.getLogger("sovereign.agent.server")
+
+MAX_ROUTE_BYTES = 64 * 1024
+
+
+class AgentRequestHandler(BaseHTTPRequestHandler):
+    server_version = "sovereign-agent"
+    agent: Agent  # set on the subclass built by make_server
+
+    def log_message(self, format, *args):  # noqa: A002 - signature from the base class
+        log.debug("%s - %s", self.address_string(), format % args)
+
+    def _send(self, status: int, body: dict) -> None:
+        data = json.dumps(body, sort_keys=True).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self, cap: int) -> bytes:
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit():
+            raise protocol.MalformedError("Content-Length required")
+        if int(length) > cap:
+            raise protocol.TooLargeError(f"body of {length} bytes exceeds the cap of {cap}")
+        return self.rfile.read(int(length))
+
+    def do_GET(self):  # noqa: N802
+        if self.path == "/status":
+            return self._send(200, self.agent.status())
+        if self.path == "/healthz":
+            return self._send(200, {"ok": True})
+        return self._send(404, {"code": "not_found", "message": self.path})
+
+    def do_POST(self):  # noqa: N802
+        if self.path == "/bundle":
+            return self._bundle()
+        if self.path == "/route":
+            return self._route()
+        return self._send(404, {"code": "not_found", "message": self.path})
+
+    def _bundle(self):
+        try:
+            raw = self._body(self.agent.config.max_bundle_bytes)
+            bundle = self.agent.accept(
+                raw, self.headers.get(protocol.FRESHNESS_HEADER), source="pushed"
+            )
+        except protocol.ProtocolError as exc:
+            self.agent.report_async()
+            return self._send(413 if exc.code == "too_large" else 409, exc.as_dict())
+        self.agent.report_async()
+        return self._send(200, {"applied_version": bundle.version, "digest": bundle.digest})
+
+    def _route(self):
+        try:
+            metadata = protocol.parse_json_bytes(self._body(MAX_ROUTE_BYTES))
+            decision = self.agent.route(metadata)
+        except protocol.ProtocolError as exc:
+            return self._send(400, exc.as_dict())
+        return self._send(200 if decision.accepted else 403, decision.as_dict())
+
+
+def make_server(agent: Agent, address: tuple[str, int]) -> ThreadingHTTPServer:
+    handler = type("BoundAgentRequestHandler", (AgentRequestHandler,), {"agent": agent})
+    server = ThreadingHTTPServer(address, handler)
+    server.daemon_threads = True
+    return server
