@@ -7,10 +7,13 @@
 * ``data_categories``: dotted category keys (``user.contact.email``),
 * ``contract_tags``: free labels from the contract the record arrived under.
 
-Residency rules are ordered; the first one that matches names the record's home jurisdiction.
-No match means refusal (default deny). A record whose home is this region's jurisdiction gets a
-data store here; a record whose home is elsewhere is refused unless an active transfer in the
-bundle covers the move from its home jurisdiction into this one for all of its categories.
+Residency rules are ordered by ``position``; each sets any of ``subject_country``,
+``data_category`` (matches the category and everything below it) and ``contract_tag``, all of
+which must hold (a rule that sets none matches everything). The first match names the record's
+home jurisdiction and, for a local record, its data store. No match means refusal (default
+deny). A record whose home is elsewhere is refused unless an active transfer in the bundle covers
+the move from its home jurisdiction into this one for all of its categories; it then lands where
+a local record with the same categories and tags would.
 """
 
 from __future__ import annotations
@@ -19,8 +22,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from agents.protocol import MalformedError, parse_time, utcnow
-
-MATCH_KINDS = ("country", "category", "contract_tag")
 
 
 @dataclass(frozen=True)
@@ -70,30 +71,26 @@ def category_covers(granted: str, category: str) -> bool:
     return category == granted or category.startswith(granted + ".")
 
 
-def _rule_matches(rule: dict, meta: RecordMetadata) -> bool:
-    kind, value = rule.get("match"), rule.get("value")
-    if kind == "country":
-        return bool(meta.subject_country) and meta.subject_country == str(value).upper()
-    if kind == "category":
-        return any(category_covers(str(value), c) for c in meta.data_categories)
-    if kind == "contract_tag":
-        return value in meta.contract_tags
-    return False
+def _rule_matches(rule: dict, meta: RecordMetadata, *, ignore_country: bool = False) -> bool:
+    """Every condition the rule sets must hold; a blank condition matches anything."""
+    country = rule.get("subject_country")
+    if country and not ignore_country and meta.subject_country != str(country).upper():
+        return False
+    category = rule.get("data_category")
+    if category and not any(category_covers(category, c) for c in meta.data_categories):
+        return False
+    tag = rule.get("contract_tag")
+    if tag and tag not in meta.contract_tags:
+        return False
+    return True
 
 
-def _pick_store(stores: list[dict], meta: RecordMetadata) -> dict | None:
-    """First store whose categories cover every category of the record, else the default."""
-    for store in stores:
-        cats = store.get("categories") or []
-        if (
-            cats
-            and meta.data_categories
-            and all(any(category_covers(g, c) for g in cats) for c in meta.data_categories)
-        ):
-            return store
-    for store in stores:
-        if store.get("default"):
-            return store
+def _local_store(rules: list[dict], meta: RecordMetadata, here: str) -> str | None:
+    """For a record admitted under a transfer: where it would land if its subject were local."""
+    for rule in rules:
+        if rule.get("home_jurisdiction") == here and rule.get("data_store"):
+            if _rule_matches(rule, meta, ignore_country=True):
+                return rule["data_store"]
     return None
 
 
@@ -137,20 +134,22 @@ def route(metadata, content: dict, *, now: datetime | None = None) -> RouteDecis
     if not meta.subject_country and not meta.data_categories and not meta.contract_tags:
         return RouteDecision(False, "no_metadata", "the record carries no routing metadata")
 
-    rules = sorted(content.get("residency_rules") or [], key=lambda r: r.get("order", 0))
+    rules = sorted(content.get("residency_rules") or [], key=lambda r: r.get("position", 0))
     matched = next((r for r in rules if _rule_matches(r, meta)), None)
     if matched is None:
         return RouteDecision(
             False, "no_rule", "no residency rule matches this record (default deny)"
         )
     home = matched.get("home_jurisdiction")
-    tags = [f"home:{home}", f"region:{region}", f"rule:{matched.get('order')}"]
+    position = matched.get("position")
+    tags = [f"home:{home}", f"region:{region}", f"rule:{position}"]
     tags += [f"category:{c}" for c in meta.data_categories]
     special = set(content.get("special_categories") or [])
     if any(any(category_covers(s, c) for s in special) for c in meta.data_categories):
         tags.append("special-category")
 
     transfer_id = None
+    store_name = matched.get("data_store")
     if home != here:
         transfer = _covering_transfer(
             content.get("transfers") or [], home=home, here=here, region=region, meta=meta, now=now
@@ -162,33 +161,35 @@ def route(metadata, content: dict, *, now: datetime | None = None) -> RouteDecis
                 f"record belongs to {home}; this region is in {here} and no active transfer "
                 f"covers it",
                 home_jurisdiction=home,
-                rule=matched.get("order"),
+                rule=position,
                 tags=tags,
             )
         transfer_id = str(transfer.get("id"))
         tags.append(f"transfer:{transfer_id}")
+        store_name = _local_store(rules, meta, here)
 
-    store = _pick_store(content.get("data_stores") or [], meta)
+    stores = {s.get("name"): s for s in content.get("data_stores") or []}
+    store = stores.get(store_name) if store_name else None
     if store is None:
         return RouteDecision(
             False,
             "no_store",
-            "no data store in this region accepts these categories",
+            "the matching rule names no data store in this region",
             home_jurisdiction=home,
-            rule=matched.get("order"),
+            rule=position,
             transfer=transfer_id,
             tags=tags,
         )
-    tags.append(f"store:{store.get('name')}")
+    tags.append(f"store:{store_name}")
     if store.get("retention_days") is not None:
         tags.append(f"retention:{store['retention_days']}d")
     return RouteDecision(
         True,
         "accepted",
-        f"store in {store.get('name')} ({home})",
+        f"store in {store_name} ({home})",
         home_jurisdiction=home,
-        data_store=store.get("name"),
-        rule=matched.get("order"),
+        data_store=store_name,
+        rule=position,
         transfer=transfer_id,
         tags=tags,
     )

@@ -24,11 +24,21 @@ def sample_content(region: str = REGION, *, note: str = "") -> dict:
     return {
         "region": {"slug": region, "jurisdiction": "EEA", "provider": "aws"},
         "residency_rules": [
-            {"order": 10, "match": "category", "value": "user.health", "home_jurisdiction": "EEA"},
-            {"order": 20, "match": "country", "value": "DE", "home_jurisdiction": "EEA"},
-            {"order": 30, "match": "country", "value": "US", "home_jurisdiction": "US"},
+            {
+                "position": 1,
+                "data_category": "user.health",
+                "home_jurisdiction": "EEA",
+                "data_store": "eu-main",
+            },
+            {
+                "position": 2,
+                "subject_country": "DE",
+                "home_jurisdiction": "EEA",
+                "data_store": "eu-main",
+            },
+            {"position": 3, "subject_country": "US", "home_jurisdiction": "US"},
         ],
-        "data_stores": [{"name": "eu-main", "default": True, "retention_days": 30}],
+        "data_stores": [{"name": "eu-main", "kind": "postgresql", "retention_days": 30}],
         "transfers": [],
         "models": [],
         "metrics": {"k": 20},

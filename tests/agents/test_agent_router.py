@@ -11,19 +11,26 @@ from agents.router import category_covers, route
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
+
+def rule(position, home, store=None, **conditions):
+    return {"position": position, "home_jurisdiction": home, "data_store": store, **conditions}
+
+
 CONTENT = {
     "region": {"slug": "eu-central", "jurisdiction": "EEA"},
     "special_categories": ["user.health", "user.biometric"],
     "residency_rules": [
-        {"order": 30, "match": "country", "value": "US", "home_jurisdiction": "US"},
-        {"order": 10, "match": "contract_tag", "value": "swiss-bank", "home_jurisdiction": "CH"},
-        {"order": 20, "match": "category", "value": "user.health", "home_jurisdiction": "EEA"},
-        {"order": 40, "match": "country", "value": "de", "home_jurisdiction": "EEA"},
-        {"order": 50, "match": "country", "value": "GB", "home_jurisdiction": "GB"},
+        rule(5, "EEA", "events", contract_tag="telemetry"),
+        rule(1, "GB", subject_country="GB"),
+        rule(2, "CH", contract_tag="swiss-bank", subject_country="CH"),
+        rule(3, "US", subject_country="US"),
+        rule(4, "EEA", "health", data_category="user.health"),
+        rule(6, "EEA", "customers"),
     ],
     "data_stores": [
-        {"name": "eu-health", "categories": ["user.health"], "retention_days": 3650},
-        {"name": "eu-main", "default": True, "retention_days": 30},
+        {"name": "health", "retention_days": 3650},
+        {"name": "customers", "retention_days": 30},
+        {"name": "events", "retention_days": 7},
     ],
     "transfers": [
         {
@@ -45,35 +52,39 @@ CONTENT = {
 }
 
 
-def test_local_record_goes_to_default_store_with_tags():
-    d = route(
-        {"subject_country": "DE", "data_categories": ["user.contact.email"]}, CONTENT, now=NOW
-    )
-    assert d.accepted and d.home_jurisdiction == "EEA" and d.data_store == "eu-main"
-    assert d.rule == 40
-    assert {"home:EEA", "region:eu-central", "store:eu-main", "retention:30d"} <= set(d.tags)
+def test_local_record_lands_in_the_rules_store_with_tags():
+    meta = {"subject_country": "DE", "data_categories": ["user.contact.email"]}
+    d = route(meta, CONTENT, now=NOW)
+    assert d.accepted and d.home_jurisdiction == "EEA" and d.data_store == "customers"
+    assert d.rule == 6
+    assert {"home:EEA", "region:eu-central", "store:customers", "retention:30d"} <= set(d.tags)
 
 
-def test_rules_apply_in_order_and_category_prefixes_match():
-    d = route(
-        {"subject_country": "US", "data_categories": ["user.health.genetic"]}, CONTENT, now=NOW
-    )
-    assert d.accepted and d.rule == 20 and d.data_store == "eu-health"
+def test_rules_apply_in_position_order_and_all_conditions_must_hold():
+    meta = {"subject_country": "DE", "data_categories": ["user.health.genetic"]}
+    d = route(meta, CONTENT, now=NOW)
+    assert d.accepted and d.rule == 4 and d.data_store == "health"
     assert "special-category" in d.tags
-    d = route({"subject_country": "DE", "contract_tags": ["swiss-bank"]}, CONTENT, now=NOW)
+    d = route({"subject_country": "CH", "contract_tags": ["swiss-bank"]}, CONTENT, now=NOW)
     assert (d.accepted, d.code, d.home_jurisdiction) == (False, "home_elsewhere", "CH")
+    # CH without the tag does not match rule 2 and falls through to the catch-all.
+    d = route({"subject_country": "CH"}, CONTENT, now=NOW)
+    assert (d.accepted, d.rule) == (True, 6)
 
 
 def test_default_deny_when_no_rule_matches():
-    d = route({"subject_country": "FR", "data_categories": ["user.contact"]}, CONTENT, now=NOW)
+    content = {**CONTENT, "residency_rules": CONTENT["residency_rules"][:-1]}
+    d = route({"subject_country": "FR", "data_categories": ["user.contact"]}, content, now=NOW)
     assert (d.accepted, d.code) == (False, "no_rule")
     assert route({}, CONTENT, now=NOW).code == "no_metadata"
+    assert route({"subject_country": "DE"}, {"region": {}}, now=NOW).code == "no_rule"
 
 
 def test_record_from_elsewhere_needs_an_active_covering_transfer():
     covered = {"subject_country": "US", "data_categories": ["user.contact.email"]}
     d = route(covered, CONTENT, now=NOW)
     assert d.accepted and d.transfer == "T-1" and "transfer:T-1" in d.tags
+    assert d.home_jurisdiction == "US" and d.data_store == "customers"
     wider = {"subject_country": "US", "data_categories": ["user.contact.email", "user.location"]}
     assert route(wider, CONTENT, now=NOW).code == "home_elsewhere"
     later = datetime(2026, 7, 1, tzinfo=UTC)
@@ -82,8 +93,8 @@ def test_record_from_elsewhere_needs_an_active_covering_transfer():
     assert route(suspended, CONTENT, now=NOW).code == "home_elsewhere"
 
 
-def test_no_store_means_refusal():
-    content = {**CONTENT, "data_stores": [{"name": "x", "categories": ["system"]}]}
+def test_rule_without_store_means_refusal():
+    content = {**CONTENT, "residency_rules": [rule(1, "EEA", None)]}
     d = route({"subject_country": "DE", "data_categories": ["user.contact"]}, content, now=NOW)
     assert (d.accepted, d.code) == (False, "no_store")
 
