@@ -1,0 +1,1 @@
+"""Transfer register: mechanisms, transfer requests, the policy engine, approvals, transfer log."""
