@@ -1,0 +1,45 @@
+from dataclasses import dataclass
+
+from controlplane.audit.models import GENESIS_HASH, AuditEvent
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    intact: bool
+    events_checked: int
+    first_broken_sequence: int | None = None
+    problem: str = ""
+
+
+def verify_chain(*, batch_size: int = 2000) -> ChainVerdict:
+    """Walk the whole chain in sequence order and report the first broken event."""
+    expected_previous = GENESIS_HASH
+    expected_sequence = 1
+    checked = 0
+    events = AuditEvent.objects.order_by("sequence").iterator(chunk_size=batch_size)
+    for event in events:
+        if event.sequence != expected_sequence:
+            return ChainVerdict(
+                False,
+                checked,
+                event.sequence,
+                f"sequence jumps from {expected_sequence - 1} to {event.sequence} (an event is missing)",
+            )
+        if event.previous_hash != expected_previous:
+            return ChainVerdict(
+                False,
+                checked,
+                event.sequence,
+                "previous hash does not match the hash of the event before it",
+            )
+        if event.compute_hash() != event.hash:
+            return ChainVerdict(
+                False,
+                checked,
+                event.sequence,
+                "content does not match its hash (the event was altered)",
+            )
+        expected_previous = event.hash
+        expected_sequence += 1
+        checked += 1
+    return ChainVerdict(True, checked)

@@ -1,0 +1,54 @@
+"""The one way to write to the audit trail."""
+
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from controlplane.audit.actors import Actor, actor_for
+from controlplane.audit.models import AuditChainHead, AuditEvent
+
+
+def _describe(obj) -> tuple[str, str, str]:
+    if obj is None:
+        return "", "", ""
+    meta = obj._meta
+    return f"{meta.app_label}.{meta.model_name}", str(obj.pk), str(obj)[:200]
+
+
+def record_event(*, actor, action: str, obj=None, data: dict | None = None) -> AuditEvent:
+    """Append one event to the chain, inside the caller's transaction.
+
+    The chain head row is bumped with an UPDATE first: that takes the row lock on
+    PostgreSQL (and the write lock on SQLite) before the previous hash is read,
+    so two concurrent writers can never link to the same predecessor.
+    """
+    who: Actor = actor_for(actor)
+    object_type, object_id, object_repr = _describe(obj)
+    # Store exactly what was hashed: a JSON round trip normalises dates, decimals, tuples.
+    normalised = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
+    with transaction.atomic():
+        updated = AuditChainHead.objects.filter(pk=1).update(last_sequence=F("last_sequence") + 1)
+        if not updated:
+            AuditChainHead.objects.get_or_create(pk=1)
+            AuditChainHead.objects.filter(pk=1).update(last_sequence=F("last_sequence") + 1)
+        head = AuditChainHead.objects.get(pk=1)
+        event = AuditEvent(
+            sequence=head.last_sequence,
+            occurred_at=timezone.now(),
+            actor_kind=who.kind,
+            actor_id=who.identifier[:64],
+            actor_label=who.label[:150],
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=object_repr,
+            data=normalised,
+            previous_hash=head.last_hash,
+        )
+        event.hash = event.compute_hash()
+        event.save()
+        AuditChainHead.objects.filter(pk=1).update(last_hash=event.hash)
+    return event

@@ -1,0 +1,146 @@
+"""Shared fixtures: the demo estate, people per role, real services, a real browser.
+
+Tests that need PostgreSQL, Redis or Chromium skip with a reason on a newcomer's
+machine, and FAIL when REQUIRE_SERVICES=1 (CI), so a missing service can never
+turn a red suite green.
+"""
+
+import os
+import shutil
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth import get_user_model
+from guardian.shortcuts import assign_perm
+
+from controlplane.permissions import ensure_role_groups
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def missing_service(reason: str):
+    """Fail under REQUIRE_SERVICES=1, otherwise skip with a visible reason."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (REQUIRE_SERVICES=1: this test must not be skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres(db):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        missing_service("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    return connection
+
+
+@pytest.fixture
+def redis_url(settings):
+    import redis
+
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        missing_service("needs Redis: set REDIS_URL=redis://...")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        missing_service(f"Redis at {url} is unreachable: {error}")
+    return url
+
+
+@pytest.fixture
+def reference_data(db):
+    """Jurisdictions, countries and categories (migrations load them; transactional tests flush them)."""
+    from regions.models import Country, DataCategory, Jurisdiction
+    from regions.reference import load_reference_data
+
+    if not Country.objects.exists():
+        load_reference_data(Jurisdiction, Country, DataCategory)
+
+
+@pytest.fixture
+def estate(reference_data):
+    """The demo estate: five regions, their stores, keys, rules and one person per role."""
+    from regions import demo
+    from regions.models import Region
+
+    demo.seed()
+    User = get_user_model()
+    people = {user.username.replace("-", "_"): user for user in User.objects.all()}
+    regions = {region.slug.replace("-", "_"): region for region in Region.objects.all()}
+    return SimpleNamespace(**people, **regions, password=demo.DEMO_PASSWORD)
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user("dpo", view=[region], approve_transfers=[region], ...) -> a fresh user."""
+    counter = iter(range(1, 10_000))
+
+    def make(role=None, *, view=(), approve_transfers=(), approve_deployments=(), username=None):
+        groups = ensure_role_groups()
+        user = get_user_model().objects.create_user(
+            username=username or f"{role or 'user'}-{next(counter)}", password="pw-for-tests-only"
+        )
+        if role:
+            user.groups.add(groups[role])
+        for region in view:
+            assign_perm("regions.view_region", user, region)
+        for region in approve_transfers:
+            assign_perm("regions.approve_transfers", user, region)
+        for region in approve_deployments:
+            assign_perm("regions.approve_deployments", user, region)
+        return user
+
+    return make
+
+
+# --- A real browser -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        missing_service(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login(live_server):
+    """login(page, "dpo-eu", password) opens the login page and signs in."""
+
+    def sign_in(page, username, password):
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_selector("[data-testid=current-user]")
+        return page
+
+    return sign_in
