@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "controlplane.web.middleware.LoginRequiredMiddleware",
     "controlplane.web.middleware.AuditorsReadOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "controlplane.audit.context.ActingUserMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
 
 from controlplane.web import views as web_views
 
 api_v1 = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("regions.api.urls")),
 ]
 

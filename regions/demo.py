@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from guardian.shortcuts import assign_perm
 
 from controlplane.audit.actors import Actor
+from controlplane.audit.context import acting_as
 from controlplane.audit.services import record_event
 from controlplane.permissions import Role, ensure_role_groups
 from regions.models import (
@@ -175,8 +176,8 @@ def _seed_people(regions) -> None:
                 actor=SEED, action="user.created", obj=user, data={"role": role or "administrator"}
             )
         if role and not user.groups.filter(name=role).exists():
-            user.groups.add(groups[role])
-            record_event(actor=SEED, action="user.role_granted", obj=user, data={"role": role})
+            with acting_as(SEED):
+                user.groups.add(groups[role])  # audited by regions.signals
         for slug in viewable:
             _grant(user, "view_region", regions[slug])
         for slug in approvable:
@@ -187,10 +188,5 @@ def _seed_people(regions) -> None:
 def _grant(user, codename: str, region) -> None:
     if user.has_perm(f"regions.{codename}", region):
         return
-    assign_perm(f"regions.{codename}", user, region)
-    record_event(
-        actor=SEED,
-        action="permission.granted",
-        obj=region,
-        data={"user": user.get_username(), "permission": codename},
-    )
+    with acting_as(SEED):
+        assign_perm(f"regions.{codename}", user, region)  # audited by regions.signals

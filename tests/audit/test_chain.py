@@ -120,3 +120,26 @@ def test_audit_page_filters_by_actor_action_and_object(estate, client):
     assert "No events match." in page
     page = client.get("/audit/?since=2999-01-01T00:00").content.decode()
     assert "No events match." in page
+
+
+@pytest.mark.django_db
+def test_granting_and_removing_region_rights_is_audited(estate, make_user):
+    from guardian.shortcuts import assign_perm, remove_perm
+
+    from controlplane.audit.context import acting_as
+
+    user = make_user("dpo")
+    with acting_as(estate.admin):
+        assign_perm("regions.approve_transfers", user, estate.uk_south)
+        remove_perm("regions.approve_transfers", user, estate.uk_south)
+    granted = AuditEvent.objects.get(
+        action="permission.granted", data__holder=f"user:{user.username}"
+    )
+    revoked = AuditEvent.objects.get(
+        action="permission.revoked", data__holder=f"user:{user.username}"
+    )
+    for event in (granted, revoked):
+        assert event.actor_label == "admin"
+        assert event.object_repr == "uk-south"
+        assert event.data["permission"] == "approve_transfers"
+    assert AuditEvent.objects.filter(action="user.role_granted", object_id=str(user.pk)).exists()

@@ -136,6 +136,7 @@ def test_check_deploy_is_clean_with_production_values():
             "SESSION_COOKIE_SECURE",
             "CSRF_COOKIE_SECURE",
             "SECURE_HSTS_SECONDS",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
         }
     }
     env.update({"SECRET_KEY": "k" * 30 + "Q7$w!" + "z" * 30, "ALLOWED_HOSTS": "cp.example.org"})
