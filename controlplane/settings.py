@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "controlplane.audit",
     "controlplane.web",
     "regions",
+    "controlplane.distribution",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,35 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 
+
+# --- Bundles and agents (controlplane.distribution; see docs/agent-protocol.md) ---
+# Key files, never the database. `manage.py bundle_keys init` creates them for development.
+BUNDLE_SIGNING_KEY_FILE = env_str("BUNDLE_SIGNING_KEY_FILE", str(VAR_DIR / "keys" / "signing.key"))
+BUNDLE_KEYRING_FILE = env_str("BUNDLE_KEYRING_FILE", str(VAR_DIR / "keys" / "keyring.json"))
+BUNDLE_ROOT_KEY_FILE = env_str("BUNDLE_ROOT_KEY_FILE", str(VAR_DIR / "keys" / "root.key"))
+BUNDLE_TTL_DAYS = env_int("BUNDLE_TTL_DAYS", 7, minimum=1)
+BUNDLE_RESIGN_AHEAD_HOURS = env_int("BUNDLE_RESIGN_AHEAD_HOURS", 48, minimum=1)
+BUNDLE_PUSH_ENABLED = env_bool("BUNDLE_PUSH_ENABLED", True)
+# Per-process caches (no REDIS_URL) must expire soon so every process sees a new version.
+BUNDLE_HEAD_CACHE_SECONDS = env_int("BUNDLE_HEAD_CACHE_SECONDS", 300 if REDIS_URL else 5, minimum=1)
+AGENT_AUTH_CACHE_SECONDS = env_int("AGENT_AUTH_CACHE_SECONDS", 30, minimum=1)
+AGENT_LONG_POLL_MAX = env_int("AGENT_LONG_POLL_MAX", 30, minimum=0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "distribution-sweep-deliveries": {
+            "task": "controlplane.distribution.tasks.sweep_deliveries",
+            "schedule": 30.0,
+        },
+        "distribution-ensure-bundles-current": {
+            "task": "controlplane.distribution.tasks.ensure_bundles_current",
+            "schedule": 300.0,
+        },
+        "distribution-refresh-drift": {
+            "task": "controlplane.distribution.tasks.refresh_drift",
+            "schedule": 60.0,
+        },
+    }
+)
 
 LOGGING = {
     "version": 1,

@@ -9,6 +9,7 @@ from controlplane.web import views as web_views
 api_v1 = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("regions.api.urls")),
+    path("", include("controlplane.distribution.api.urls")),
 ]
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("regions/", include("regions.urls")),
     path("audit/", include("controlplane.audit.urls")),
+    path("agents/", include("controlplane.distribution.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -303,3 +303,7 @@ class ResidencyRule(models.Model):
                     "data_store": "Only records whose home is this region's jurisdiction can land in its stores."
                 }
             )
+
+
+# Agent identities live in their own module (issue 5); importing them here registers the model.
+from regions.agents import Agent, Drift  # noqa: E402, F401

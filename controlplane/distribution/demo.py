@@ -1,0 +1,59 @@
+"""Demo data for `manage.py seed_demo`: signing keys, two enrolled agents, first bundles.
+
+The agents' demo tokens are fixed (so `make run` can start them) and written with a config
+file per agent under ``var/agents/``. They are for the demo only.
+"""
+
+from django.conf import settings
+
+from controlplane.distribution import services, signing
+from regions.agents import hash_token
+from regions.models import Agent, Region
+
+DEMO_AGENTS = [
+    # region, agent name, demo token, local listen port
+    ("eu-central", "eu-central-agent-1", "sva_demo-eu-central-token-for-local-runs-only", 8701),
+    ("us-east", "us-east-agent-1", "sva_demo-us-east-token-for-local-runs-only", 8702),
+]
+
+
+def agent_dir():
+    return settings.VAR_DIR / "agents"
+
+
+def seed() -> None:
+    signing.init_keys()
+    root_public = signing.root_public_key_text()
+    out = agent_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    for slug, name, token, port in DEMO_AGENTS:
+        region = Region.objects.filter(slug=slug).first()
+        if region is None:
+            continue
+        agent = Agent.objects.filter(region=region, name=name).first()
+        if agent is None:
+            agent, _ = services.agent_enroll(
+                region=region, name=name, callback_url=f"http://127.0.0.1:{port}", poll_interval=10
+            )
+        if agent.token_hash != hash_token(token) and agent.revoked_at is None:
+            Agent.objects.filter(pk=agent.pk).update(
+                token_hash=hash_token(token), token_hint=token[:10]
+            )
+        (out / f"{slug}.token").write_text(token + "\n")
+        (out / f"{slug}.toml").write_text(
+            "\n".join(
+                [
+                    'url = "http://127.0.0.1:8000"',
+                    f'region = "{slug}"',
+                    f'token_file = "{out / (slug + ".token")}"',
+                    f'root_key = "{root_public}"',
+                    f'state_dir = "{settings.VAR_DIR / "agent-state" / slug}"',
+                    "poll_min = 5",
+                    "poll_max = 10",
+                    f'listen = "127.0.0.1:{port}"',
+                    "",
+                ]
+            )
+        )
+    for region in Region.objects.all():
+        services.publish_region(region=region, reason="demo seed")

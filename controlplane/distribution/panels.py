@@ -1,0 +1,28 @@
+"""Agent drift on the dashboard and on each region's page (see controlplane.web.panels)."""
+
+from controlplane.distribution import selectors
+from controlplane.permissions import restrict
+from controlplane.web.panels import Panel
+from regions.models import Agent
+
+
+def dashboard_panel(request):
+    agents = selectors.agents_with_drift(restrict(Agent.objects.all(), request.user, "view"))
+    if not agents:
+        return None
+    return Panel(
+        title="Regional agents",
+        template="distribution/_drift_summary.html",
+        context={"counts": selectors.drift_counts(agents), "agents": agents},
+        order=40,
+    )
+
+
+def region_panel(request, region):
+    agents = selectors.agents_with_drift(Agent.objects.filter(region=region))
+    return Panel(
+        title="Agents and bundle",
+        template="distribution/_region_agents.html",
+        context={"agents": agents, "bundle": selectors.latest_bundle(region), "region": region},
+        order=40,
+    )

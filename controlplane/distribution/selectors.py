@@ -1,0 +1,114 @@
+"""Reads: a region's desired state for the builder, bundles, and agents with their drift."""
+
+from django.utils import timezone
+
+from controlplane.distribution import conf
+from controlplane.distribution.builder import RegionState
+from controlplane.distribution.drift import drift_state
+from controlplane.distribution.models import ConfigBundle
+from regions.models import Agent, DataCategory, Region
+
+# Other apps contribute parts of the bundle: ``content_providers["transfers"] = fn`` where
+# ``fn(region) -> list[dict]`` (``"models"`` likewise, ``"metrics"`` -> dict). Register them in
+# ``AppConfig.ready()``; a missing provider leaves that part empty.
+content_providers: dict = {}
+
+
+def register_content_provider(name: str, provider) -> None:
+    if name not in ("transfers", "models", "metrics"):
+        raise ValueError(f"unknown bundle part {name!r}")
+    content_providers[name] = provider
+
+
+def _rule(rule) -> dict:
+    return {
+        "position": rule.position,
+        "subject_country": rule.subject_country.code if rule.subject_country_id else None,
+        "data_category": rule.data_category.key if rule.data_category_id else None,
+        "contract_tag": rule.contract_tag or None,
+        "home_jurisdiction": rule.home_jurisdiction.code,
+        "data_store": rule.data_store.name if rule.data_store_id else None,
+    }
+
+
+def _store(store) -> dict:
+    return {
+        "name": store.name,
+        "kind": store.kind,
+        "location_uri": store.location_uri,
+        "retention_days": store.retention_days,
+        "key_ref": store.key.uri if store.key_id else None,
+    }
+
+
+def region_state(region: Region) -> RegionState:
+    region = Region.objects.select_related("jurisdiction", "country").get(pk=region.pk)
+    rules = region.residency_rules.select_related(
+        "subject_country", "data_category", "home_jurisdiction", "data_store"
+    )
+    stores = region.data_stores.select_related("key")
+    metrics = {"k": conf.metrics_default_k(), "catalogue": []}
+    if "metrics" in content_providers:
+        metrics.update(content_providers["metrics"](region))
+    return RegionState(
+        region={
+            "slug": region.slug,
+            "jurisdiction": region.jurisdiction.code,
+            "country": region.country.code,
+            "provider": region.provider,
+            "cloud_region": region.cloud_region,
+        },
+        residency_rules=[_rule(r) for r in rules],
+        data_stores=[_store(s) for s in stores],
+        special_categories=list(
+            DataCategory.objects.filter(is_special_category=True).values_list("key", flat=True)
+        ),
+        transfers=list(content_providers["transfers"](region))
+        if "transfers" in content_providers
+        else [],
+        models=list(content_providers["models"](region)) if "models" in content_providers else [],
+        metrics=metrics,
+    )
+
+
+def latest_bundle(region) -> ConfigBundle | None:
+    return ConfigBundle.objects.filter(region=region).order_by("-version").first()
+
+
+def latest_digests(region_ids) -> dict:
+    """``{region_id: (version, digest)}`` of each region's newest bundle, in one query."""
+    rows = (
+        ConfigBundle.objects.filter(region_id__in=list(region_ids))
+        .order_by("region_id", "-version")
+        .values_list("region_id", "version", "digest")
+    )
+    out: dict = {}
+    for region_id, version, digest in rows:
+        out.setdefault(region_id, (version, digest))
+    return out
+
+
+def agents_with_drift(queryset, *, now=None) -> list[Agent]:
+    """Active agents with ``desired_version``, ``desired_digest`` and a live ``drift``."""
+    now = now or timezone.now()
+    agents = list(queryset.filter(revoked_at__isnull=True).select_related("region"))
+    desired = latest_digests({a.region_id for a in agents})
+    for agent in agents:
+        version, digest = desired.get(agent.region_id, (None, None))
+        agent.desired_version, agent.desired_digest = version, digest
+        agent.live_drift = drift_state(
+            last_seen=agent.last_seen,
+            poll_interval=agent.poll_interval,
+            applied_digest=agent.applied_digest,
+            last_error_code=agent.last_error_code,
+            desired_digest=digest,
+            now=now,
+        )
+    return agents
+
+
+def drift_counts(agents) -> dict:
+    counts = {"synced": 0, "out_of_sync": 0, "failed": 0, "unknown": 0}
+    for agent in agents:
+        counts[agent.live_drift] += 1
+    return counts

@@ -1,0 +1,488 @@
+"""Writes for bundle distribution: publish, deliver, and the agents' lifecycle and reports."""
+
+import logging
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from agents import protocol
+from controlplane.audit.actors import Actor
+from controlplane.audit.services import record_event
+from controlplane.distribution import conf, selectors, signing
+from controlplane.distribution.builder import build_content
+from controlplane.distribution.drift import drift_state
+from controlplane.distribution.models import ConfigBundle, Delivery, DeliveryAttempt
+from controlplane.errors import DomainError, NotAllowed
+from regions.agents import hash_token, new_token
+from regions.models import Agent, Region
+
+log = logging.getLogger(__name__)
+SYSTEM = Actor.system("distribution")
+
+
+# --------------------------------------------------------------------------- publishing
+
+
+def publish_region(*, region, reason: str = "", force: bool = False, by=None, now=None):
+    """Build the region's bundle; store it as version n+1 only if something changed.
+
+    "Changed" means the content digest or the keyring differs from the latest bundle's, or
+    ``force`` (re-signing ahead of expiry). Returns the new ``ConfigBundle`` or ``None``.
+    """
+    material = signing.signing_material()
+    with transaction.atomic():
+        region = Region.objects.select_for_update().get(pk=region.pk)
+        content = build_content(selectors.region_state(region))
+        content_digest = protocol.digest_of(content)
+        latest = selectors.latest_bundle(region)
+        if (
+            latest is not None
+            and not force
+            and latest.content_digest == content_digest
+            and latest.keyring == material.keyring
+        ):
+            return None
+        now = (now or timezone.now()).replace(microsecond=0)
+        version = (latest.version if latest else 0) + 1
+        payload = protocol.bundle_payload(
+            region=region.slug,
+            version=version,
+            content=content,
+            issued=now,
+            expires=now + conf.bundle_ttl(),
+        )
+        envelope = protocol.sign_bundle(payload, signing_key=material.key, keyring=material.keyring)
+        bundle = ConfigBundle(
+            region=region,
+            version=version,
+            digest=protocol.digest_of(payload),
+            content_digest=content_digest,
+            payload=payload,
+            signatures=envelope["signatures"],
+            keyring=material.keyring,
+            issued=now,
+            expires=now + conf.bundle_ttl(),
+            reason=reason[:200],
+        )
+        bundle.full_clean()
+        bundle.save()
+        Delivery.objects.filter(bundle__region=region, state=Delivery.State.PENDING).update(
+            state=Delivery.State.SUPERSEDED
+        )
+        targets = region.agents.filter(revoked_at__isnull=True).exclude(callback_url="")
+        deliveries = Delivery.objects.bulk_create(
+            [Delivery(bundle=bundle, agent=a, next_attempt_at=now) for a in targets]
+        )
+        record_event(
+            actor=by or SYSTEM,
+            action="bundle.published",
+            obj=bundle,
+            data={
+                "region": region.slug,
+                "version": version,
+                "digest": bundle.digest,
+                "content_digest": content_digest,
+                "signed_by": material.keyid,
+                "reason": reason,
+            },
+        )
+        ids = [d.pk for d in deliveries]
+        transaction.on_commit(lambda: _after_publish(bundle, ids))
+    return bundle
+
+
+def _after_publish(bundle: ConfigBundle, delivery_ids: list[int]) -> None:
+    cache.delete(head_cache_key(bundle.region_id))
+    if conf.push_enabled():
+        queue_deliveries(delivery_ids)
+
+
+def queue_deliveries(delivery_ids) -> None:
+    """Hand deliveries to Celery; a broker that is down leaves them to the beat sweep."""
+    from controlplane.distribution.tasks import push_delivery
+
+    for pk in delivery_ids:
+        try:
+            push_delivery.apply_async((pk,), retry=False)
+        except Exception as exc:  # noqa: BLE001 - any broker error: the outbox row stays pending
+            log.warning("could not queue delivery %s (%s); the sweep will retry", pk, exc)
+
+
+def publish_region_on_commit(region) -> None:
+    """The listener for ``regions.services``: rebuild once the change has committed."""
+    region_pk = region.pk
+
+    def publish():
+        try:
+            publish_region(region=Region(pk=region_pk), reason="desired state changed")
+        except signing.KeyMaterialMissing as exc:
+            log.error("bundle for region %s not published: %s", region_pk, exc)
+        except Exception:  # noqa: BLE001 - the change is committed; the beat sweep publishes later
+            log.exception("bundle for region %s not published; ensure_current will retry", region_pk)
+
+    transaction.on_commit(publish)
+
+
+def ensure_current(*, now=None) -> list[ConfigBundle]:
+    """Beat: publish any region whose state drifted from its bundle; re-sign before expiry."""
+    now = now or timezone.now()
+    published = []
+    for region in Region.objects.all():
+        latest = selectors.latest_bundle(region)
+        expiring = latest is not None and latest.expires - now <= conf.resign_ahead()
+        bundle = publish_region(
+            region=region,
+            force=expiring,
+            reason="re-signed ahead of expiry" if expiring else "periodic consistency check",
+            now=now,
+        )
+        if bundle:
+            published.append(bundle)
+    return published
+
+
+# --------------------------------------------------------------------------- the hot path
+
+
+def head_cache_key(region_id) -> str:
+    return f"distribution:head:{region_id}"
+
+
+def bundle_head(region_id: int) -> dict | None:
+    """``{"version", "digest", "freshness"}`` of the region's bundle, from the cache.
+
+    On a miss, one query; the freshness statement is re-signed when half its life is gone.
+    """
+    key = head_cache_key(region_id)
+    head = cache.get(key)
+    now = time.time()
+    if head is None:
+        row = (
+            ConfigBundle.objects.filter(region_id=region_id)
+            .order_by("-version")
+            .values("version", "digest", "region__slug")
+            .first()
+        )
+        if row is None:
+            return None
+        head = {"version": row["version"], "digest": row["digest"], "region": row["region__slug"]}
+        head["fresh_until"] = 0
+    ttl = conf.freshness_ttl().total_seconds()
+    if head["fresh_until"] - now < ttl / 2:
+        material = signing.signing_material()
+        head["freshness"] = protocol.encode_header(
+            protocol.make_freshness(
+                region=head["region"],
+                latest_version=head["version"],
+                digest=head["digest"],
+                signing_key=material.key,
+                ttl=conf.freshness_ttl(),
+            )
+        )
+        head["fresh_until"] = now + ttl
+        cache.set(key, head, conf.head_cache_seconds())
+    return head
+
+
+def bundle_body(region_id: int, digest: str) -> bytes | None:
+    bundle = ConfigBundle.objects.filter(region_id=region_id, digest=digest).first()
+    return protocol.canonical_json(bundle.envelope) if bundle else None
+
+
+@dataclass(frozen=True)
+class AgentPrincipal:
+    """What the agent API knows about the caller. Not a user: people's endpoints refuse it."""
+
+    id: str
+    name: str
+    region_id: int
+    region_slug: str
+    poll_interval: int
+    is_authenticated = True
+    is_agent = True
+
+    def __str__(self):
+        return f"{self.region_slug}/{self.name}"
+
+
+def _auth_key(token_hash: str) -> str:
+    return f"distribution:agent-auth:{token_hash}"
+
+
+def authenticate_agent(token: str) -> AgentPrincipal | None:
+    """Token -> agent, cached; records the heartbeat with at most one UPDATE per half interval."""
+    if not token or not token.startswith("sva_"):
+        return None
+    token_hash = hash_token(token)
+    key = _auth_key(token_hash)
+    entry = cache.get(key)
+    fetched = entry is None
+    if fetched:
+        row = (
+            Agent.objects.filter(token_hash=token_hash, revoked_at__isnull=True)
+            .values("id", "name", "region_id", "region__slug", "poll_interval", "last_seen")
+            .first()
+        )
+        if row is None:
+            return None
+        entry = {
+            "id": str(row["id"]),
+            "name": row["name"],
+            "region_id": row["region_id"],
+            "region_slug": row["region__slug"],
+            "poll_interval": row["poll_interval"],
+            "seen": row["last_seen"].timestamp() if row["last_seen"] else 0.0,
+        }
+    now = time.time()
+    if now - entry["seen"] >= max(1.0, entry["poll_interval"] / 2):
+        Agent.objects.filter(pk=entry["id"]).update(last_seen=timezone.now())
+        entry["seen"] = now
+        cache.set(key, entry, conf.agent_auth_cache_seconds())
+    elif fetched:
+        cache.set(key, entry, conf.agent_auth_cache_seconds())
+    return AgentPrincipal(
+        id=entry["id"],
+        name=entry["name"],
+        region_id=entry["region_id"],
+        region_slug=entry["region_slug"],
+        poll_interval=entry["poll_interval"],
+    )
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+def push_backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(600, 2 ** max(0, attempts - 1) * 2))
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    state: str
+    retry_in: float | None = None
+
+
+def deliver(delivery_id: int, *, now=None) -> DeliveryOutcome:
+    """One push attempt: claim the outbox row, POST the bundle, record what happened."""
+    now = now or timezone.now()
+    lease = now + timedelta(seconds=conf.push_timeout() * 3)
+    claimed = Delivery.objects.filter(
+        pk=delivery_id,
+        state=Delivery.State.PENDING,
+        next_attempt_at__lte=now + timedelta(seconds=1),
+    ).update(next_attempt_at=lease, attempts=F("attempts") + 1)
+    delivery = Delivery.objects.select_related("bundle", "agent").filter(pk=delivery_id).first()
+    if delivery is None:
+        return DeliveryOutcome("missing")
+    if not claimed:
+        return DeliveryOutcome(delivery.state)
+    agent, bundle = delivery.agent, delivery.bundle
+    if agent.revoked_at or not agent.callback_url:
+        return _finish(delivery, now, Delivery.State.FAILED, None, "agent revoked or no callback")
+    head = bundle_head(bundle.region_id)
+    if head is None or head["digest"] != bundle.digest:
+        return _finish(delivery, now, Delivery.State.SUPERSEDED, None, "a newer bundle exists")
+    body = protocol.canonical_json(bundle.envelope)
+    request = urllib.request.Request(
+        agent.callback_url.rstrip("/") + "/bundle",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", protocol.FRESHNESS_HEADER: head["freshness"]},
+    )
+    started = time.monotonic()
+    status, error = None, ""
+    try:
+        with urllib.request.urlopen(request, timeout=conf.push_timeout()) as resp:
+            status = resp.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+        error = exc.read(2000).decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError) as exc:
+        error = str(getattr(exc, "reason", exc))
+    elapsed = int((time.monotonic() - started) * 1000)
+    if status == 200:
+        state = Delivery.State.DELIVERED
+    elif status in (409, 413):
+        state = Delivery.State.REFUSED  # the agent verified and refused: retrying cannot help
+    elif delivery.attempts >= conf.push_max_attempts():
+        state = Delivery.State.FAILED
+    else:
+        state = Delivery.State.PENDING
+    return _finish(delivery, now, state, status, error, elapsed)
+
+
+def _finish(delivery, now, state, status, error, elapsed=0) -> DeliveryOutcome:
+    retry_in = None
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            number=delivery.attempts,
+            started_at=now,
+            duration_ms=elapsed,
+            ok=state == Delivery.State.DELIVERED,
+            http_status=status,
+            error=error[:2000],
+        )
+        fields = {"state": state, "last_error": error[:2000]}
+        if state == Delivery.State.PENDING:
+            backoff = push_backoff(delivery.attempts)
+            fields["next_attempt_at"] = now + backoff
+            retry_in = backoff.total_seconds()
+        Delivery.objects.filter(pk=delivery.pk).update(**fields)
+    return DeliveryOutcome(state, retry_in)
+
+
+def due_deliveries(*, now=None) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        Delivery.objects.filter(state=Delivery.State.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:500]
+    )
+
+
+# --------------------------------------------------------------------------- agents
+
+
+def _check_may_manage(by, region) -> None:
+    from controlplane.permissions import can
+
+    if by is None:
+        return
+    if not (by.has_perm("regions.add_agent") and can(by, "view", region)):
+        raise NotAllowed(f"You may not manage agents in {region.slug}.")
+
+
+def _forget_token(token_hash: str) -> None:
+    transaction.on_commit(lambda: cache.delete(_auth_key(token_hash)))
+
+
+def agent_enroll(*, region, name: str, callback_url: str = "", poll_interval: int = 30, by=None):
+    """Create an agent; returns ``(agent, token)``. The token is shown once and stored hashed."""
+    _check_may_manage(by, region)
+    token = new_token()
+    with transaction.atomic():
+        agent = Agent(
+            region=region,
+            name=name,
+            callback_url=callback_url,
+            poll_interval=poll_interval,
+            token_hash=hash_token(token),
+            token_hint=token[:10],
+            created_by=by,
+        )
+        agent.full_clean()
+        agent.save()
+        record_event(
+            actor=by,
+            action="agent.enrolled",
+            obj=agent,
+            data={"region": region.slug, "name": name, "callback_url": callback_url},
+        )
+    return agent, token
+
+
+def agent_rotate_token(*, agent, by=None) -> str:
+    _check_may_manage(by, agent.region)
+    token = new_token()
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update().get(pk=agent.pk)
+        if agent.revoked_at:
+            raise DomainError("A revoked agent cannot get a new token; enroll a new one.")
+        old_hash = agent.token_hash
+        agent.token_hash, agent.token_hint = hash_token(token), token[:10]
+        agent.save(update_fields=["token_hash", "token_hint"])
+        record_event(actor=by, action="agent.token_rotated", obj=agent, data={})
+        _forget_token(old_hash)
+    return token
+
+
+def agent_revoke(*, agent, by=None) -> Agent:
+    _check_may_manage(by, agent.region)
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update().get(pk=agent.pk)
+        if agent.revoked_at:
+            return agent
+        agent.revoked_at = timezone.now()
+        agent.save(update_fields=["revoked_at"])
+        Delivery.objects.filter(agent=agent, state=Delivery.State.PENDING).update(
+            state=Delivery.State.FAILED, last_error="agent revoked"
+        )
+        record_event(actor=by, action="agent.revoked", obj=agent, data={})
+        _forget_token(agent.token_hash)
+    return agent
+
+
+def agent_report_status(*, principal: AgentPrincipal, data: dict, now=None) -> Agent:
+    """An agent's report: what it applied, its software version, its last refusal."""
+    now = now or timezone.now()
+    error = data.get("last_error") or {}
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update().select_related("region").get(pk=principal.id)
+        before = (agent.applied_version, agent.applied_digest, agent.last_error_code)
+        agent.applied_version = data.get("applied_version")
+        agent.applied_digest = data.get("applied_digest") or ""
+        agent.software_version = (data.get("agent_version") or "")[:40]
+        agent.last_error_code = (error.get("code") or "")[:40]
+        agent.last_error = (error.get("message") or "")[:2000]
+        agent.reported_at = agent.last_seen = now
+        latest = selectors.latest_bundle(agent.region)
+        agent.drift = drift_state(
+            last_seen=now,
+            poll_interval=agent.poll_interval,
+            applied_digest=agent.applied_digest,
+            last_error_code=agent.last_error_code,
+            desired_digest=latest.digest if latest else None,
+            now=now,
+        )
+        agent.save()
+        after = (agent.applied_version, agent.applied_digest, agent.last_error_code)
+        if after != before:
+            action = "agent.refused_bundle" if agent.last_error_code else "agent.applied_bundle"
+            record_event(
+                actor=Actor("agent", str(agent.pk), str(agent)),
+                action=action,
+                obj=agent,
+                data={
+                    "applied_version": agent.applied_version,
+                    "applied_digest": agent.applied_digest,
+                    "error": error or None,
+                },
+            )
+    return agent
+
+
+def refresh_drift(*, now=None) -> dict:
+    """Beat: store each agent's drift (indexed), from timestamps and digests."""
+    now = now or timezone.now()
+    counts = {}
+    agents = selectors.agents_with_drift(Agent.objects.all(), now=now)
+    for agent in agents:
+        counts[agent.live_drift] = counts.get(agent.live_drift, 0) + 1
+        if agent.drift != agent.live_drift:
+            Agent.objects.filter(pk=agent.pk).update(drift=agent.live_drift)
+    return counts
+
+
+def agent_update(*, agent, by=None) -> Agent:
+    """Change an agent's callback URL or poll interval (admin)."""
+    _check_may_manage(by, agent.region)
+    with transaction.atomic():
+        before = Agent.objects.select_for_update().get(pk=agent.pk)
+        agent.full_clean()
+        agent.save(update_fields=["name", "callback_url", "poll_interval"])
+        changes = {
+            f: {"from": getattr(before, f), "to": getattr(agent, f)}
+            for f in ("name", "callback_url", "poll_interval")
+            if getattr(before, f) != getattr(agent, f)
+        }
+        if changes:
+            record_event(actor=by, action="agent.changed", obj=agent, data=changes)
+    return agent
