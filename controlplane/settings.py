@@ -188,6 +188,7 @@ if CELERY_BROKER_URL.startswith("redis"):
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "celery-broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+    (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)  # the transport cannot create it
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),

@@ -30,7 +30,7 @@ for extra in scripts/run.d/*.sh; do
 done
 
 for _ in $(seq 1 60); do
-  if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/login/"; then break; fi
+  if curl -fs -o /dev/null "http://127.0.0.1:$PORT/login/"; then break; fi
   sleep 1
 done
 cat <<TXT
