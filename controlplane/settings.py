@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "controlplane.audit",
     "controlplane.web",
     "regions",
+    "controlplane.transfers",
     "controlplane.distribution",
 ]
 
@@ -205,6 +206,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "audit-verify-chain-nightly": {
         "task": "controlplane.audit.tasks.verify_chain",
         "schedule": crontab(hour=3, minute=17),
+    },
+    "transfers-check-expiries-daily": {
+        "task": "controlplane.transfers.tasks.check_expiries",
+        "schedule": crontab(hour=2, minute=5),
     },
 }
 

@@ -10,6 +10,7 @@ api_v1 = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("regions.api.urls")),
     path("", include("controlplane.distribution.api.urls")),
+    path("transfers/", include("controlplane.transfers.api.urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("regions/", include("regions.urls")),
     path("audit/", include("controlplane.audit.urls")),
     path("agents/", include("controlplane.distribution.urls")),
+    path("transfers/", include("controlplane.transfers.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

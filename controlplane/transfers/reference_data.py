@@ -472,3 +472,53 @@ def adequacy_mechanisms(entries=None) -> list[p.AdequacyDecision]:
             )
         )
     return out
+
+
+def load_reference_mechanisms(Mechanism, Jurisdiction, Country) -> int:
+    """Create or update the reference adequacy decisions. Takes model classes so that a data
+    migration can pass its historical models. Idempotent; returns the number of rows written.
+    """
+    jurisdictions = {j.code: j for j in Jurisdiction.objects.all()}
+    countries = {c.code: c for c in Country.objects.all()}
+    written = 0
+    for e in ADEQUACY_DECISIONS:
+        values = {
+            "kind": p.KIND_ADEQUACY,
+            "name": e["name"],
+            "reference": e["reference"],
+            "status": e["status"],
+            "valid_from": e["valid_from"],
+            "ends_on": e["ends_on"],
+            "review_on": e["review_on"],
+            "source": e["source"],
+            "verified": e["verified"],
+            "notes": e["notes"],
+            "from_jurisdiction": jurisdictions.get(e["from_jurisdiction"]),
+            "to_country": countries.get(e["to_country"]) if e["to_country"] else None,
+            "to_jurisdiction": jurisdictions.get(e["to_jurisdiction"])
+            if e["to_jurisdiction"]
+            else None,
+            "to_organisation": e["to_organisation"] or "",
+            "scope": e["scope"],
+            "partial": e["partial"],
+            "requires_certification": e["requires_certification"] or "",
+            "requires_hints": list(e["requires_hints"]),
+            "excluded_hints": list(e["excluded_hints"]),
+        }
+        if values["from_jurisdiction"] is None:
+            continue  # jurisdictions not loaded (a flushed test database)
+        row = Mechanism.objects.filter(key=e["key"]).first()
+        if row is None:
+            Mechanism.objects.create(key=e["key"], **values)
+            written += 1
+            continue
+        # Status and end date belong to the DPOs once the row exists (they may end it).
+        changed = [
+            k for k, v in values.items() if k not in ("status", "ends_on") and getattr(row, k) != v
+        ]
+        if changed:
+            for k in changed:
+                setattr(row, k, values[k])
+            row.save()
+            written += 1
+    return written

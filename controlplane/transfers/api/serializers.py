@@ -1,0 +1,257 @@
+from django.utils import timezone
+from rest_framework import serializers
+
+from controlplane.permissions import regions_for
+from controlplane.transfers import policy as p
+from controlplane.transfers.models import (
+    DEROGATION_CHOICES,
+    FREQUENCY_CHOICES,
+    ROLE_CHOICES,
+    Mechanism,
+    Party,
+    TransferRecord,
+    TransferRequest,
+)
+from regions.models import Country, DataCategory, Region
+
+
+def _country(code: str) -> Country:
+    country = Country.objects.select_related("jurisdiction").filter(code=code.upper()).first()
+    if country is None:
+        raise serializers.ValidationError(f"Unknown country {code!r} (use ISO 3166-1 alpha-2).")
+    return country
+
+
+class PartyFactsSerializer(serializers.Serializer):
+    """A party given inline ({name, country, role, ...}) or by id ({"id": 3})."""
+
+    id = serializers.IntegerField(required=False)
+    name = serializers.CharField(required=False, max_length=200)
+    country = serializers.CharField(required=False, max_length=2)
+    role = serializers.ChoiceField(choices=p.ROLES, required=False)
+    certifications = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(p.CERTIFICATIONS)), required=False
+    )
+    hints = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(p.SCOPE_HINTS)), required=False
+    )
+
+    def validate_country(self, value):
+        return _country(value).code
+
+    def validate(self, data):
+        if "id" in data:
+            party = Party.objects.select_related("country").filter(pk=data["id"]).first()
+            if party is None:
+                raise serializers.ValidationError({"id": f"Unknown party {data['id']}."})
+            return party.to_facts(data.get("role"))
+        missing = [f for f in ("name", "country", "role") if f not in data]
+        if missing:
+            raise serializers.ValidationError({f: "This field is required." for f in missing})
+        return p.PartyFacts(
+            name=data["name"],
+            country=data["country"],
+            role=data["role"],
+            certifications=frozenset(data.get("certifications", [])),
+            hints=frozenset(data.get("hints", [])),
+        )
+
+
+class EvaluateSerializer(serializers.Serializer):
+    source_region = serializers.CharField(required=False)
+    source_country = serializers.CharField(required=False, max_length=2)
+    destination_region = serializers.CharField(required=False)
+    destination_country = serializers.CharField(required=False, max_length=2)
+    exporter = PartyFactsSerializer()
+    importer = PartyFactsSerializer()
+    data_categories = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+    frequency = serializers.ChoiceField(choices=p.FREQUENCIES, default=p.ONE_OFF)
+    derogation = serializers.ChoiceField(
+        choices=list(p.DEROGATIONS), required=False, allow_null=True, default=None
+    )
+    chosen_mechanism = serializers.CharField(required=False, allow_null=True, default=None)
+    on = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def _region(self, slug):
+        user = self.context["request"].user
+        region = (
+            regions_for(user, "view")
+            .select_related("country", "jurisdiction")
+            .filter(slug=slug)
+            .first()
+        )
+        if region is None:
+            raise serializers.ValidationError(f"Unknown region {slug!r}.")
+        return region
+
+    def validate_source_region(self, value):
+        return self._region(value)
+
+    def validate_destination_region(self, value):
+        region = Region.objects.select_related("country", "jurisdiction").filter(slug=value).first()
+        if region is None:
+            raise serializers.ValidationError(f"Unknown region {value!r}.")
+        return region
+
+    def validate_source_country(self, value):
+        return _country(value)
+
+    def validate_destination_country(self, value):
+        return _country(value)
+
+    def validate_data_categories(self, value):
+        found = {c.key: c for c in DataCategory.objects.filter(key__in=value)}
+        unknown = [k for k in value if k not in found]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown data categories: {', '.join(unknown)}.")
+        return [found[k] for k in dict.fromkeys(value)]
+
+    def validate_chosen_mechanism(self, value):
+        if value and not Mechanism.objects.filter(key=value).exists():
+            raise serializers.ValidationError(f"Unknown mechanism {value!r}.")
+        return value
+
+    def validate(self, data):
+        errors = {}
+        if "source_region" in data and "source_country" in data:
+            errors["source_region"] = "Give source_region or source_country, not both."
+        elif "source_region" not in data and "source_country" not in data:
+            errors["source_region"] = "Give source_region or source_country."
+        if "destination_region" in data and "destination_country" in data:
+            errors["destination_region"] = "Give destination_region or destination_country."
+        elif "destination_region" not in data and "destination_country" not in data:
+            errors["destination_country"] = "Give destination_country or destination_region."
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
+
+    def to_facts(self) -> tuple[p.TransferFacts, object]:
+        d = self.validated_data
+        source = d.get("source_region")
+        src_country = source.country if source else d["source_country"]
+        src_jurisdiction = source.jurisdiction.code if source else src_country.jurisdiction.code
+        dest = d.get("destination_region")
+        dst_country = dest.country if dest else d["destination_country"]
+        cats = d["data_categories"]
+        facts = p.TransferFacts(
+            source_country=src_country.code,
+            source_jurisdiction=src_jurisdiction,
+            destination_country=dst_country.code,
+            destination_jurisdiction=dst_country.jurisdiction.code,
+            exporter=d["exporter"],
+            importer=d["importer"],
+            data_categories=tuple(c.key for c in cats),
+            special_categories=frozenset(c.key for c in cats if c.is_special_category),
+            criminal_categories=frozenset(c.key for c in cats if c.is_criminal_offence_data),
+            frequency=d["frequency"],
+            derogation=d.get("derogation"),
+            chosen_mechanism=d.get("chosen_mechanism"),
+        )
+        return facts, d.get("on") or timezone.localdate()
+
+
+class PartySerializer(serializers.ModelSerializer):
+    country = serializers.SlugRelatedField(slug_field="code", queryset=Country.objects.all())
+
+    class Meta:
+        model = Party
+        fields = ["id", "name", "country", "role", "certifications", "hints"]
+
+
+class MechanismSerializer(serializers.ModelSerializer):
+    from_jurisdiction = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    to_country = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    to_jurisdiction = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    categories = serializers.SlugRelatedField(slug_field="key", many=True, read_only=True)
+
+    class Meta:
+        model = Mechanism
+        fields = [
+            "id", "kind", "key", "name", "reference", "status", "valid_from", "ends_on",
+            "review_on", "source", "verified", "from_jurisdiction", "to_country",
+            "to_jurisdiction", "to_organisation", "scope", "partial", "requires_certification",
+            "exporter", "importer", "module", "scc_decision", "tia_on", "tia_outcome",
+            "tia_valid_until", "group", "bcr_type", "lead_authority", "categories",
+        ]  # fmt: skip
+
+
+class TransferRequestSerializer(serializers.ModelSerializer):
+    source_region = serializers.SlugRelatedField(slug_field="slug", queryset=Region.objects.all())
+    destination_region = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Region.objects.all(), required=False, allow_null=True
+    )
+    destination_country = serializers.SlugRelatedField(
+        slug_field="code", queryset=Country.objects.all(), required=False
+    )
+    data_categories = serializers.SlugRelatedField(
+        slug_field="key", many=True, queryset=DataCategory.objects.all()
+    )
+    exporter_role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False)
+    importer_role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False)
+    frequency = serializers.ChoiceField(choices=FREQUENCY_CHOICES)
+    derogation = serializers.ChoiceField(
+        choices=DEROGATION_CHOICES, required=False, allow_blank=True
+    )
+    chosen_mechanism = serializers.SlugRelatedField(
+        slug_field="key", queryset=Mechanism.objects.all(), required=False, allow_null=True
+    )
+    requested_by = serializers.StringRelatedField()
+    decided_by = serializers.StringRelatedField()
+    policy_mechanism = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    submit = serializers.BooleanField(write_only=True, required=False, default=False)
+
+    class Meta:
+        model = TransferRequest
+        fields = [
+            "id", "status", "source_region", "destination_region", "destination_country",
+            "exporter", "exporter_role", "importer", "importer_role", "data_categories",
+            "data_subjects", "purpose", "frequency", "volume_estimate", "derogation",
+            "chosen_mechanism", "requested_expiry", "requested_by", "created_at",
+            "submitted_at", "is_transfer", "policy_allowed", "policy_basis", "policy_mechanism",
+            "policy_findings", "evaluated_at", "has_special_categories", "decided_by",
+            "decided_at", "conditions", "rejection_reason", "expires_on", "ended_at",
+            "end_reason", "submit",
+        ]  # fmt: skip
+        read_only_fields = [
+            "status", "requested_by", "created_at", "submitted_at", "is_transfer",
+            "policy_allowed", "policy_basis", "policy_mechanism", "policy_findings",
+            "evaluated_at", "has_special_categories", "decided_by", "decided_at", "conditions",
+            "rejection_reason", "expires_on", "ended_at", "end_reason",
+        ]  # fmt: skip
+
+
+class ApproveSerializer(serializers.Serializer):
+    conditions = serializers.CharField(required=False, allow_blank=True, default="")
+    expires_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class TransferRecordSerializer(serializers.ModelSerializer):
+    source_region = serializers.SlugRelatedField(slug_field="slug", queryset=Region.objects.all())
+    destination_country = serializers.SlugRelatedField(
+        slug_field="code", queryset=Country.objects.all()
+    )
+    destination_region = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Region.objects.all(), required=False, allow_null=True
+    )
+    categories = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+
+    class Meta:
+        model = TransferRecord
+        fields = [
+            "id", "request", "source_region", "destination_country", "destination_region",
+            "exporter_name", "importer_name", "categories", "volume", "executed_at",
+            "legal_basis", "reported_by", "idempotency_key", "violation", "violation_reason",
+            "recorded_at",
+        ]  # fmt: skip
+        read_only_fields = ["legal_basis", "reported_by", "violation", "violation_reason"]
+
+    def validate_categories(self, value):
+        known = set(DataCategory.objects.filter(key__in=value).values_list("key", flat=True))
+        unknown = [k for k in value if k not in known]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown data categories: {', '.join(unknown)}.")
+        return value

@@ -1,0 +1,161 @@
+"""Transfer register API. Thin: querysets through restrict()/selectors, writes through services."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from controlplane.permissions import restrict
+from controlplane.transfers import policy as p
+from controlplane.transfers import selectors, services
+from controlplane.transfers.api.serializers import (
+    ApproveSerializer,
+    EvaluateSerializer,
+    MechanismSerializer,
+    PartySerializer,
+    ReasonSerializer,
+    TransferRecordSerializer,
+    TransferRequestSerializer,
+)
+from controlplane.transfers.models import Mechanism, Party, TransferRecord, TransferRequest
+
+
+class EvaluateView(APIView):
+    """Dry run: the engine's decision for the given facts. Nothing is saved."""
+
+    @extend_schema(request=EvaluateSerializer, responses={200: dict})
+    def post(self, request):
+        serializer = EvaluateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        facts, on = serializer.to_facts()
+        decision = p.evaluate(facts, selectors.mechanism_set(), on)
+        return Response(decision.as_dict())
+
+
+class PartyViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Party.objects.select_related("country")
+    serializer_class = PartySerializer
+
+
+class MechanismViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = MechanismSerializer
+
+    def get_queryset(self):
+        qs = Mechanism.objects.select_related(
+            "from_jurisdiction", "to_country", "to_jurisdiction"
+        ).prefetch_related("categories")
+        for field in ("kind", "status"):
+            if value := self.request.query_params.get(field):
+                qs = qs.filter(**{field: value})
+        return qs
+
+
+class TransferRequestViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = TransferRequestSerializer
+
+    def get_queryset(self):
+        return (
+            selectors.visible_requests(self.request.user)
+            .select_related(*selectors.REQUEST_RELATIONS)
+            .prefetch_related("data_categories")
+            .order_by("-created_at")
+        )
+
+    def perform_create(self, serializer):
+        d = dict(serializer.validated_data)
+        d["data_categories"] = d.pop("data_categories")
+        serializer.instance = services.transfer_request_create(by=self.request.user, **d)
+
+    def _decidable(self, pk):
+        tr = restrict(TransferRequest.objects.all(), self.request.user, "approve_transfers")
+        found = tr.filter(pk=pk).first()
+        if found is None:
+            if TransferRequest.objects.filter(pk=pk).exists():
+                raise PermissionDenied("Only a DPO of the source region decides this request.")
+            raise Http404
+        return found
+
+    def _answer(self, tr):
+        tr = self.get_queryset().get(pk=tr.pk)
+        return Response(TransferRequestSerializer(tr).data)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        tr = self.get_object()
+        return self._answer(services.transfer_request_submit(request=tr, by=request.user))
+
+    @extend_schema(request=ApproveSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        tr = self._decidable(pk)
+        body = ApproveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._answer(
+            services.transfer_request_approve(request=tr, by=request.user, **body.validated_data)
+        )
+
+    @extend_schema(request=ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        tr = self._decidable(pk)
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._answer(
+            services.transfer_request_reject(
+                request=tr, by=request.user, reason=body.validated_data["reason"]
+            )
+        )
+
+    @extend_schema(request=ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        tr = self._decidable(pk)
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._answer(
+            services.transfer_request_revoke(
+                request=tr, by=request.user, reason=body.validated_data["reason"]
+            )
+        )
+
+
+class TransferRecordViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = TransferRecordSerializer
+
+    def get_queryset(self):
+        return restrict(TransferRecord.objects.all(), self.request.user, "view").select_related(
+            "source_region", "destination_country", "destination_region"
+        )
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        d = serializer.validated_data
+        record = services.transfer_record_create(
+            by=request.user,
+            source_region=d["source_region"],
+            destination_country=d["destination_country"],
+            destination_region=d.get("destination_region"),
+            categories=d["categories"],
+            volume=d.get("volume", 0),
+            executed_at=d["executed_at"],
+            request=d.get("request"),
+            exporter_name=d.get("exporter_name", ""),
+            importer_name=d.get("importer_name", ""),
+            idempotency_key=d.get("idempotency_key"),
+        )
+        return Response(TransferRecordSerializer(record).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class TransfersConfig(AppConfig):
+    name = "controlplane.transfers"
+    label = "transfers"
+    verbose_name = "Transfer register"
+
+    def ready(self):
+        from controlplane.transfers.panels import dashboard_panel
+        from controlplane.web.panels import dashboard_panels
+
+        if dashboard_panel not in dashboard_panels:
+            dashboard_panels.append(dashboard_panel)

@@ -1,0 +1,219 @@
+"""Reads of the transfer register used by several views, the API and other apps."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from controlplane.permissions import is_auditor, restrict
+from controlplane.transfers import policy as p
+from controlplane.transfers.models import (
+    IN_EFFECT,
+    Mechanism,
+    TransferRecord,
+    TransferRequest,
+    TransferStatus,
+)
+
+REQUEST_RELATIONS = (
+    "source_region__jurisdiction",
+    "source_region__country",
+    "destination_region",
+    "destination_country__jurisdiction",
+    "exporter__country",
+    "importer__country",
+    "requested_by",
+    "decided_by",
+    "policy_mechanism",
+    "chosen_mechanism",
+)
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def mechanism_set() -> p.MechanismSet:
+    """Every mechanism on record, as the engine's index (a fixed number of queries)."""
+    return p.MechanismSet(m.to_policy() for m in Mechanism.objects.with_relations())
+
+
+def visible_requests(user):
+    """Requests in regions the user may view, plus the user's own."""
+    base = TransferRequest.objects.all()
+    return (restrict(base, user, "view") | base.filter(requested_by=user.pk)).distinct()
+
+
+def request_for_page(user, pk: int) -> TransferRequest:
+    return (
+        visible_requests(user)
+        .select_related(*REQUEST_RELATIONS)
+        .prefetch_related("data_categories")
+        .get(pk=pk)
+    )
+
+
+def dpo_queue(user, *, region=None, status="submitted", basis=None, special=None):
+    """The DPO's queue: oldest first, in the regions the user decides for (auditors: all).
+
+    A fixed number of queries whatever the length: relations joined, categories prefetched.
+    """
+    qs = TransferRequest.objects.all()
+    qs = restrict(qs, user, "view" if is_auditor(user) else "approve_transfers")
+    if status:
+        qs = qs.filter(status=status)
+    if region:
+        qs = qs.filter(source_region__slug=region)
+    if basis == "blocked":
+        qs = qs.filter(policy_allowed=False)
+    elif basis:
+        qs = qs.filter(policy_basis=basis)
+    if special is True:
+        qs = qs.filter(has_special_categories=True)
+    elif special is False:
+        qs = qs.filter(has_special_categories=False)
+    return (
+        qs.select_related(*REQUEST_RELATIONS)
+        .prefetch_related("data_categories")
+        .order_by("submitted_at", "created_at", "pk")
+    )
+
+
+def requests_of(user):
+    return (
+        TransferRequest.objects.filter(requested_by=user.pk)
+        .select_related(*REQUEST_RELATIONS)
+        .prefetch_related("data_categories")
+        .order_by("-created_at")
+    )
+
+
+def _categories_covered(granted: set[str], wanted) -> bool:
+    frozen = frozenset(granted)
+    return all(p.covers(frozen, key) for key in wanted)
+
+
+def covering_requests(
+    *,
+    categories,
+    on: date | None = None,
+    source_region=None,
+    source_jurisdiction=None,
+    destination_region=None,
+    destination_country=None,
+):
+    """Approved requests in effect on ``on`` that cover ``categories`` on this route.
+
+    The source is a region, or any region of a jurisdiction (code or object). The destination
+    is a region (then a request naming that region, or its country without a region, covers
+    it) or a country. Category keys are covered by the same key or a parent key.
+    """
+    on = on or today()
+    qs = TransferRequest.objects.filter(status__in=IN_EFFECT).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gt=on)
+    )
+    if source_region is not None:
+        qs = qs.filter(source_region=source_region)
+    elif source_jurisdiction is not None:
+        code = getattr(source_jurisdiction, "code", source_jurisdiction)
+        qs = qs.filter(source_region__jurisdiction__code=code)
+    else:
+        raise ValueError("Give source_region or source_jurisdiction.")
+    if destination_region is not None:
+        qs = qs.filter(
+            Q(destination_region=destination_region)
+            | Q(destination_region__isnull=True, destination_country=destination_region.country_id)
+        )
+    elif destination_country is not None:
+        code = getattr(destination_country, "code", destination_country)
+        qs = qs.filter(destination_country__code=code)
+    else:
+        raise ValueError("Give destination_region or destination_country.")
+    wanted = [getattr(c, "key", c) for c in categories]
+    found = []
+    for tr in qs.prefetch_related("data_categories").select_related("source_region"):
+        if _categories_covered({c.key for c in tr.data_categories.all()}, wanted):
+            found.append(tr)
+    return found
+
+
+def active_transfer_covers(
+    *,
+    categories,
+    on: date | None = None,
+    source_region=None,
+    source_jurisdiction=None,
+    destination_region=None,
+    destination_country=None,
+) -> bool:
+    """Whether an approved transfer in effect covers these categories on this route.
+
+    For the model registry: ``active_transfer_covers(source_jurisdiction="EEA",
+    destination_region=us_east, categories=["user.contact.email"])``.
+    """
+    return bool(
+        covering_requests(
+            categories=categories,
+            on=on,
+            source_region=source_region,
+            source_jurisdiction=source_jurisdiction,
+            destination_region=destination_region,
+            destination_country=destination_country,
+        )
+    )
+
+
+def expiring_mechanisms(*, on: date | None = None, within_days: int = 30):
+    """In-force mechanisms whose end, review or TIA falls within ``within_days``.
+
+    Returns (mechanism, what, date) tuples sorted by date.
+    """
+    on = on or today()
+    horizon = on + timedelta(days=within_days)
+    rows = []
+    qs = Mechanism.objects.filter(status=p.IN_FORCE).filter(
+        Q(ends_on__lte=horizon)
+        | Q(review_on__lte=horizon)
+        | Q(tia_on__isnull=False, kind__in=[p.KIND_SCC, p.KIND_IDTA, p.KIND_UK_ADDENDUM])
+    )
+    for m in qs.select_related("exporter", "importer"):
+        if m.ends_on and m.ends_on <= horizon:
+            rows.append((m, "ends", m.ends_on))
+        if m.review_on and on <= m.review_on <= horizon:
+            rows.append((m, "review due", m.review_on))
+        tia_end = m.tia_expires_on()
+        if tia_end and tia_end <= horizon:
+            rows.append((m, "TIA lapses", tia_end))
+    rows.sort(key=lambda row: row[2])
+    return rows
+
+
+def dashboard_summary(user, *, on: date | None = None) -> dict:
+    on = on or today()
+    decidable = restrict(
+        TransferRequest.objects.all(), user, "view" if is_auditor(user) else "approve_transfers"
+    )
+    visible = restrict(TransferRequest.objects.all(), user, "view")
+    counts = decidable.aggregate(
+        pending=Count("pk", filter=Q(status=TransferStatus.SUBMITTED)),
+        pending_blocked=Count(
+            "pk", filter=Q(status=TransferStatus.SUBMITTED, policy_allowed=False)
+        ),
+    )
+    suspended = (
+        visible.filter(status=TransferStatus.SUSPENDED)
+        .select_related("source_region", "destination_country", "suspended_because")
+        .order_by("-ended_at")[:10]
+    )
+    violations = restrict(TransferRecord.objects.filter(violation=True), user, "view")
+    return {
+        "pending": counts["pending"],
+        "pending_blocked": counts["pending_blocked"],
+        "suspended": list(suspended),
+        "suspended_count": visible.filter(status=TransferStatus.SUSPENDED).count(),
+        "violations": list(violations.select_related("source_region", "destination_country")[:10]),
+        "violation_count": violations.count(),
+        "expiring": expiring_mechanisms(on=on)[:10],
+    }

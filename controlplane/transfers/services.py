@@ -1,0 +1,606 @@
+"""Every write to the transfer register. Each checks, saves, audits in one transaction.
+
+Domain errors (``controlplane.errors``) carry the message the user sees: ``NotAllowed`` (403)
+for four eyes and region scope, ``ConflictError`` (409) when someone decided first,
+``DomainError`` (400) for a rule the request breaks, and Django ``ValidationError`` for a bad
+field.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from controlplane.audit.actors import Actor
+from controlplane.audit.services import record_event
+from controlplane.errors import ConflictError, DomainError, NotAllowed
+from controlplane.permissions import Role, can, has_role, is_auditor
+from controlplane.transfers import policy as p
+from controlplane.transfers.models import (
+    IN_EFFECT,
+    Mechanism,
+    Party,
+    TransferRecord,
+    TransferRequest,
+    TransferStatus,
+)
+from controlplane.transfers.selectors import covering_requests, mechanism_set, today
+
+SYSTEM = Actor.system("transfers")
+EXPIRY_WARNING_DAYS = 30
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation
+# --------------------------------------------------------------------------------------------
+
+
+def facts_for(tr: TransferRequest, categories=None) -> p.TransferFacts:
+    """The engine's facts for a saved request (relations loaded or loadable)."""
+    cats = list(categories if categories is not None else tr.data_categories.all())
+    return p.TransferFacts(
+        source_country=tr.source_region.country.code,
+        source_jurisdiction=tr.source_region.jurisdiction.code,
+        destination_country=tr.destination_country.code,
+        destination_jurisdiction=tr.destination_country.jurisdiction.code,
+        exporter=tr.exporter.to_facts(tr.exporter_role),
+        importer=tr.importer.to_facts(tr.importer_role),
+        data_categories=tuple(c.key for c in cats),
+        special_categories=frozenset(c.key for c in cats if c.is_special_category),
+        criminal_categories=frozenset(c.key for c in cats if c.is_criminal_offence_data),
+        frequency=tr.frequency,
+        derogation=tr.derogation or None,
+        chosen_mechanism=tr.chosen_mechanism.key if tr.chosen_mechanism_id else None,
+    )
+
+
+def _apply_decision(tr: TransferRequest, decision: p.PolicyDecision, categories) -> None:
+    tr.is_transfer = decision.transfer
+    tr.policy_allowed = decision.allowed
+    tr.policy_basis = decision.basis or ""
+    tr.policy_mechanism = (
+        Mechanism.objects.get(key=decision.mechanism.key) if decision.mechanism else None
+    )
+    tr.policy_findings = [f.as_dict() for f in decision.findings]
+    tr.evaluated_at = timezone.now()
+    tr.has_special_categories = any(
+        c.is_special_category or c.is_criminal_offence_data for c in categories
+    )
+
+
+def evaluate_request(tr: TransferRequest, *, on: date | None = None, mechanisms=None):
+    """Run the engine on a saved request and store its verdict on the row (caller saves)."""
+    categories = list(tr.data_categories.all())
+    decision = p.evaluate(facts_for(tr, categories), mechanisms or mechanism_set(), on or today())
+    _apply_decision(tr, decision, categories)
+    return decision
+
+
+def _decision_summary(tr: TransferRequest) -> dict:
+    return {
+        "allowed": tr.policy_allowed,
+        "basis": tr.policy_basis,
+        "mechanism": tr.policy_mechanism.key if tr.policy_mechanism_id else None,
+        "codes": [f["code"] for f in tr.policy_findings],
+    }
+
+
+def _region_changed(region) -> None:
+    """Tell listeners (bundle publishing) that a region's active transfers changed."""
+    from regions import services as region_services
+
+    for listener in region_services.region_changed_listeners:
+        listener(region)
+
+
+# --------------------------------------------------------------------------------------------
+# Requests
+# --------------------------------------------------------------------------------------------
+
+
+def _ensure_writer(by) -> None:
+    if by is None or not getattr(by, "is_authenticated", False):
+        raise NotAllowed("Sign in first.")
+    if is_auditor(by):
+        raise NotAllowed("Auditors have read-only access.")
+
+
+def transfer_request_create(
+    *,
+    by,
+    source_region,
+    exporter: Party,
+    importer: Party,
+    data_categories,
+    purpose: str,
+    data_subjects: str,
+    frequency: str,
+    destination_region=None,
+    destination_country=None,
+    exporter_role: str | None = None,
+    importer_role: str | None = None,
+    volume_estimate: int | None = None,
+    derogation: str = "",
+    chosen_mechanism: Mechanism | None = None,
+    requested_expiry: date | None = None,
+    submit: bool = False,
+) -> TransferRequest:
+    """Create a draft (evaluated as a preview); ``submit=True`` submits it at once."""
+    _ensure_writer(by)
+    if not can(by, "view", source_region):
+        raise NotAllowed(f"You have no access to {source_region.slug}.")
+    if destination_country is None:
+        if destination_region is None:
+            raise ValidationError({"destination_country": "Give a destination."})
+        destination_country = destination_region.country
+    categories = list(data_categories)
+    if not categories:
+        raise ValidationError({"data_categories": "Name at least one data category."})
+    with transaction.atomic():
+        tr = TransferRequest(
+            source_region=source_region,
+            destination_region=destination_region,
+            destination_country=destination_country,
+            exporter=exporter,
+            exporter_role=exporter_role or exporter.role,
+            importer=importer,
+            importer_role=importer_role or importer.role,
+            data_subjects=data_subjects,
+            purpose=purpose,
+            frequency=frequency,
+            volume_estimate=volume_estimate,
+            derogation=derogation or "",
+            chosen_mechanism=chosen_mechanism,
+            requested_expiry=requested_expiry,
+            requested_by=by,
+        )
+        tr.full_clean()
+        tr.save()
+        tr.data_categories.set(categories)
+        evaluate_request(tr)
+        tr.save()
+        record_event(
+            actor=by,
+            action="transfer.created",
+            obj=tr,
+            data={
+                "source_region": source_region.slug,
+                "destination_country": destination_country.code,
+                "categories": sorted(c.key for c in categories),
+                "frequency": frequency,
+                **_decision_summary(tr),
+            },
+        )
+        if submit:
+            tr = transfer_request_submit(request=tr, by=by)
+    return tr
+
+
+def _locked(request: TransferRequest) -> TransferRequest:
+    return (
+        TransferRequest.objects.select_for_update()
+        .select_related(
+            "source_region__jurisdiction",
+            "source_region__country",
+            "destination_country__jurisdiction",
+            "exporter__country",
+            "importer__country",
+        )
+        .get(pk=request.pk)
+    )
+
+
+def transfer_request_submit(*, request: TransferRequest, by) -> TransferRequest:
+    _ensure_writer(by)
+    with transaction.atomic():
+        tr = _locked(request)
+        if tr.requested_by_id != by.pk:
+            raise NotAllowed("Only the person who drafted the request submits it.")
+        if tr.status != TransferStatus.DRAFT:
+            raise ConflictError(f"{tr} is already {tr.get_status_display().lower()}.")
+        evaluate_request(tr)
+        tr.status = TransferStatus.SUBMITTED
+        tr.submitted_at = timezone.now()
+        tr.save()
+        record_event(actor=by, action="transfer.submitted", obj=tr, data=_decision_summary(tr))
+    return tr
+
+
+def _check_decider(tr: TransferRequest, by) -> None:
+    if not can(by, "approve_transfers", tr.source_region):
+        raise NotAllowed(
+            f"Only a DPO with approval rights on {tr.source_region.slug} decides this request."
+        )
+    if tr.requested_by_id == by.pk:
+        raise NotAllowed("Four eyes: you cannot decide on a request you made yourself.")
+
+
+def _already_decided(tr: TransferRequest) -> ConflictError:
+    if tr.decided_by_id:
+        who = tr.decided_by.get_username()
+        when = timezone.localtime(tr.decided_at).strftime("%Y-%m-%d %H:%M")
+        return ConflictError(
+            f"{tr} was already {tr.get_status_display().lower()} by {who} at {when}; "
+            "your decision was not recorded."
+        )
+    return ConflictError(f"{tr} is {tr.get_status_display().lower()}, not awaiting a decision.")
+
+
+def transfer_request_approve(
+    *,
+    request: TransferRequest,
+    by,
+    conditions: str = "",
+    expires_on: date | None = None,
+) -> TransferRequest:
+    """Approve a submitted request. The row lock makes concurrent decisions end with one."""
+    _ensure_writer(by)
+    with transaction.atomic():
+        tr = _locked(request)
+        _check_decider(tr, by)
+        if tr.status != TransferStatus.SUBMITTED:
+            raise _already_decided(tr)
+        decision = evaluate_request(tr)
+        if not decision.allowed:
+            codes = ", ".join(f.code for f in decision.blocking)
+            raise DomainError(
+                f"The policy engine blocks {tr} ({codes}); a blocked request cannot be approved.",
+                code="blocked",
+            )
+        expires_on = expires_on or tr.requested_expiry
+        if expires_on and expires_on <= today():
+            raise ValidationError({"expires_on": "The expiry must be in the future."})
+        tr.status = TransferStatus.APPROVED
+        tr.decided_by = by
+        tr.decided_at = timezone.now()
+        tr.conditions = conditions.strip()
+        tr.expires_on = expires_on
+        tr.save()
+        record_event(
+            actor=by,
+            action="transfer.approved",
+            obj=tr,
+            data={
+                **_decision_summary(tr),
+                "conditions": tr.conditions,
+                "expires_on": expires_on,
+            },
+        )
+        region = tr.source_region
+        transaction.on_commit(lambda: _region_changed(region))
+    return tr
+
+
+def transfer_request_reject(*, request: TransferRequest, by, reason: str) -> TransferRequest:
+    _ensure_writer(by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for the rejection."})
+    with transaction.atomic():
+        tr = _locked(request)
+        _check_decider(tr, by)
+        if tr.status != TransferStatus.SUBMITTED:
+            raise _already_decided(tr)
+        tr.status = TransferStatus.REJECTED
+        tr.decided_by = by
+        tr.decided_at = timezone.now()
+        tr.rejection_reason = reason
+        tr.save()
+        record_event(actor=by, action="transfer.rejected", obj=tr, data={"reason": reason})
+    return tr
+
+
+def transfer_request_activate(*, request: TransferRequest, by) -> TransferRequest:
+    """Mark an approved request as running (the first transfer under it started)."""
+    with transaction.atomic():
+        tr = _locked(request)
+        if tr.status == TransferStatus.ACTIVE:
+            return tr
+        if tr.status != TransferStatus.APPROVED:
+            raise ConflictError(f"{tr} is {tr.get_status_display().lower()}, not approved.")
+        tr.status = TransferStatus.ACTIVE
+        tr.save()
+        record_event(actor=by, action="transfer.activated", obj=tr)
+    return tr
+
+
+def transfer_request_revoke(*, request: TransferRequest, by, reason: str) -> TransferRequest:
+    """A DPO withdraws an approval (or ends a suspended transfer for good)."""
+    _ensure_writer(by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for the revocation."})
+    with transaction.atomic():
+        tr = _locked(request)
+        if not can(by, "approve_transfers", tr.source_region):
+            raise NotAllowed(f"Only a DPO of {tr.source_region.slug} revokes this transfer.")
+        if tr.status not in (*IN_EFFECT, TransferStatus.SUSPENDED):
+            raise ConflictError(f"{tr} is {tr.get_status_display().lower()}; nothing to revoke.")
+        tr.status = TransferStatus.REVOKED
+        tr.ended_at = timezone.now()
+        tr.end_reason = reason
+        tr.save()
+        record_event(actor=by, action="transfer.revoked", obj=tr, data={"reason": reason})
+        region = tr.source_region
+        transaction.on_commit(lambda: _region_changed(region))
+    return tr
+
+
+# --------------------------------------------------------------------------------------------
+# Mechanisms ending, and what depends on them
+# --------------------------------------------------------------------------------------------
+
+
+def may_manage_mechanisms(user) -> bool:
+    """DPOs (and administrators) record and end mechanisms; auditors never."""
+    if not getattr(user, "is_authenticated", False) or is_auditor(user):
+        return False
+    return (
+        user.is_superuser or has_role(user, Role.DPO) or user.has_perm("transfers.change_mechanism")
+    )
+
+
+def mechanism_save(*, mechanism: Mechanism, by, categories=None, members=None) -> Mechanism:
+    """Create or change a mechanism (the admin and the seed use this)."""
+    creating = mechanism._state.adding
+    with transaction.atomic():
+        mechanism.full_clean()
+        mechanism.save()
+        if categories is not None:
+            mechanism.categories.set(categories)
+        if members is not None:
+            mechanism.members.set(members)
+        record_event(
+            actor=by,
+            action="mechanism.created" if creating else "mechanism.changed",
+            obj=mechanism,
+            data={"kind": mechanism.kind, "key": mechanism.key, "status": mechanism.status},
+        )
+    return mechanism
+
+
+def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, reason: str = ""):
+    """Re-evaluate every request relying on ``mechanism``; suspend those left without a basis.
+
+    Returns ``{"suspended": [...], "rebased": [...], "refreshed": [...]}``.
+    """
+    on = on or today()
+    outcome = {"suspended": [], "rebased": [], "refreshed": []}
+    mechanisms = mechanism_set()
+    regions = set()
+    with transaction.atomic():
+        dependents = (
+            TransferRequest.objects.select_for_update()
+            .filter(
+                policy_mechanism=mechanism,
+                status__in=[*IN_EFFECT, TransferStatus.SUBMITTED],
+            )
+            .select_related(
+                "source_region__jurisdiction",
+                "source_region__country",
+                "destination_country__jurisdiction",
+                "exporter__country",
+                "importer__country",
+            )
+            .order_by("pk")
+        )
+        for tr in dependents:
+            decision = evaluate_request(tr, on=on, mechanisms=mechanisms)
+            if tr.status == TransferStatus.SUBMITTED:
+                tr.save()
+                outcome["refreshed"].append(tr)
+                continue
+            if decision.allowed:
+                tr.save()
+                outcome["rebased"].append(tr)
+                record_event(
+                    actor=by,
+                    action="transfer.reevaluated",
+                    obj=tr,
+                    data={"after": mechanism.key, **_decision_summary(tr)},
+                )
+                continue
+            tr.status = TransferStatus.SUSPENDED
+            tr.suspended_because = mechanism
+            tr.ended_at = timezone.now()
+            tr.end_reason = reason or f"{mechanism.name} no longer applies; no other basis found."
+            tr.save()
+            regions.add(tr.source_region)
+            outcome["suspended"].append(tr)
+            record_event(
+                actor=by,
+                action="transfer.suspended",
+                obj=tr,
+                data={"mechanism": mechanism.key, "reason": tr.end_reason, **_decision_summary(tr)},
+            )
+        for region in regions:
+            transaction.on_commit(lambda region=region: _region_changed(region))
+    return outcome
+
+
+def mechanism_end(
+    *,
+    mechanism: Mechanism,
+    by,
+    status: str,
+    reason: str,
+    ends_on: date | None = None,
+):
+    """Revoke, suspend or expire a mechanism and deal with everything that relied on it."""
+    if by is not None and not isinstance(by, Actor):
+        _ensure_writer(by)
+        if not may_manage_mechanisms(by):
+            raise NotAllowed("Only a DPO ends a transfer mechanism.")
+    if status not in (p.SUSPENDED, p.REVOKED, p.EXPIRED):
+        raise ValidationError({"status": "End a mechanism as suspended, revoked or expired."})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the mechanism ends."})
+    ends_on = ends_on or today()
+    with transaction.atomic():
+        m = Mechanism.objects.select_for_update().get(pk=mechanism.pk)
+        if m.status != p.IN_FORCE:
+            raise ConflictError(f"{m.name} is already {m.get_status_display().lower()}.")
+        m.status = status
+        m.ends_on = ends_on if not m.ends_on or ends_on < m.ends_on else m.ends_on
+        m.status_reason = reason
+        m.save()
+        record_event(
+            actor=by,
+            action=f"mechanism.{status}",
+            obj=m,
+            data={"key": m.key, "ends_on": m.ends_on, "reason": reason},
+        )
+        outcome = reevaluate_dependents(mechanism=m, by=by, on=max(today(), m.ends_on), reason="")
+    return m, outcome
+
+
+def check_expiries(*, on: date | None = None, warn_days: int = EXPIRY_WARNING_DAYS) -> dict:
+    """The daily job: end what expired, suspend what lost its TIA, warn ahead, expire requests."""
+    on = on or today()
+    summary = {"expired_mechanisms": [], "tia_lapsed": [], "warned": [], "expired_requests": []}
+    for m in Mechanism.objects.filter(status=p.IN_FORCE, ends_on__lte=on):
+        mechanism_end(
+            mechanism=m,
+            by=SYSTEM,
+            status=p.EXPIRED,
+            reason=f"Reached its end date {m.ends_on.isoformat()}.",
+            ends_on=m.ends_on,
+        )
+        summary["expired_mechanisms"].append(m.key)
+    contracts = Mechanism.objects.filter(
+        status=p.IN_FORCE,
+        kind__in=[p.KIND_SCC, p.KIND_IDTA, p.KIND_UK_ADDENDUM],
+        relied_on_by__status__in=IN_EFFECT,
+    ).distinct()
+    for m in contracts:
+        tia_end = m.tia_expires_on()
+        if tia_end is None or tia_end <= on:
+            outcome = reevaluate_dependents(
+                mechanism=m,
+                by=SYSTEM,
+                on=on,
+                reason=f"The TIA for {m.name} lapsed on {tia_end or 'an unknown date'}.",
+            )
+            if outcome["suspended"]:
+                summary["tia_lapsed"].append(m.key)
+    horizon = on + timedelta(days=warn_days)
+    from controlplane.transfers.selectors import expiring_mechanisms
+
+    for m, what, when in expiring_mechanisms(on=on, within_days=warn_days):
+        if m.expiry_warned_on and m.expiry_warned_on >= on - timedelta(days=warn_days):
+            continue
+        with transaction.atomic():
+            Mechanism.objects.filter(pk=m.pk).update(expiry_warned_on=on)
+            record_event(
+                actor=SYSTEM,
+                action="mechanism.expiry_warning",
+                obj=m,
+                data={"what": what, "date": when, "horizon": horizon},
+            )
+        summary["warned"].append(m.key)
+    for tr in TransferRequest.objects.filter(status__in=IN_EFFECT, expires_on__lte=on):
+        with transaction.atomic():
+            locked = _locked(tr)
+            if locked.status not in IN_EFFECT:
+                continue
+            locked.status = TransferStatus.EXPIRED
+            locked.ended_at = timezone.now()
+            locked.end_reason = f"The approval expired on {locked.expires_on.isoformat()}."
+            locked.save()
+            record_event(actor=SYSTEM, action="transfer.expired", obj=locked)
+            region = locked.source_region
+            transaction.on_commit(lambda region=region: _region_changed(region))
+        summary["expired_requests"].append(tr.pk)
+    return summary
+
+
+# --------------------------------------------------------------------------------------------
+# The transfer log
+# --------------------------------------------------------------------------------------------
+
+
+def transfer_record_create(
+    *,
+    by,
+    source_region,
+    destination_country,
+    categories,
+    volume: int,
+    executed_at: datetime,
+    destination_region=None,
+    request: TransferRequest | None = None,
+    exporter_name: str = "",
+    importer_name: str = "",
+    idempotency_key: str | None = None,
+) -> TransferRecord:
+    """Append one executed transfer; flag it as a violation when no approved request covers it.
+
+    ``by`` is a user, an Actor (an agent) or None (the control plane itself).
+    """
+    if by is not None and not isinstance(by, Actor):
+        _ensure_writer(by)
+        if not can(by, "view", source_region):
+            raise NotAllowed(f"You have no access to {source_region.slug}.")
+    if idempotency_key:
+        existing = TransferRecord.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    keys = sorted({getattr(c, "key", c) for c in categories})
+    on = timezone.localdate(executed_at) if timezone.is_aware(executed_at) else executed_at.date()
+    covering = covering_requests(
+        categories=keys,
+        on=on,
+        source_region=source_region,
+        destination_region=destination_region,
+        destination_country=None if destination_region is not None else destination_country,
+    )
+    violation_reason = ""
+    if request is not None:
+        if request not in covering:
+            violation_reason = (
+                f"{request} does not cover this transfer on {on.isoformat()} "
+                f"(status {request.get_status_display().lower()}, route or categories differ)."
+            )
+    elif covering:
+        request = covering[0]
+    else:
+        violation_reason = "No approved transfer in effect covers this route and these categories."
+    actor_label = getattr(by, "label", None) or (by.get_username() if by else "controlplane")
+    with transaction.atomic():
+        record = TransferRecord(
+            request=request,
+            source_region=source_region,
+            destination_country=destination_country,
+            destination_region=destination_region,
+            exporter_name=exporter_name,
+            importer_name=importer_name,
+            categories=keys,
+            volume=volume,
+            executed_at=executed_at,
+            legal_basis=(request.policy_basis if request and not violation_reason else ""),
+            reported_by=actor_label,
+            idempotency_key=idempotency_key,
+            violation=bool(violation_reason),
+            violation_reason=violation_reason,
+        )
+        record.full_clean()
+        record.save()
+        record_event(
+            actor=by,
+            action="transfer.violation" if record.violation else "transfer.recorded",
+            obj=record,
+            data={
+                "request": request.pk if request else None,
+                "categories": keys,
+                "volume": volume,
+                "violation": record.violation,
+                "reason": violation_reason,
+            },
+        )
+        if request is not None and not record.violation and request.status != "active":
+            transfer_request_activate(request=request, by=by)
+    return record

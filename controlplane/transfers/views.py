@@ -1,0 +1,294 @@
+"""Transfer register pages. Thin: read through selectors, write through services."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from controlplane.errors import ConflictError, DomainError, NotAllowed
+from controlplane.permissions import can, is_auditor, regions_for, restrict
+from controlplane.transfers import policy as p
+from controlplane.transfers import reference_data, selectors, services
+from controlplane.transfers.forms import (
+    ApproveForm,
+    MechanismEndForm,
+    RejectForm,
+    RevokeForm,
+    TransferRequestForm,
+)
+from controlplane.transfers.models import (
+    BASIS_CHOICES,
+    Mechanism,
+    TransferRecord,
+    TransferRequest,
+    TransferStatus,
+)
+
+
+def _error_text(error) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)
+
+
+def queue(request):
+    status = request.GET.get("status", TransferStatus.SUBMITTED)
+    region = request.GET.get("region") or None
+    basis = request.GET.get("basis") or None
+    special = {"yes": True, "no": False}.get(request.GET.get("special", ""))
+    rows = selectors.dpo_queue(
+        request.user,
+        status=status if status != "all" else None,
+        region=region,
+        basis=basis,
+        special=special,
+    )
+    action = "view" if is_auditor(request.user) else "approve_transfers"
+    return render(
+        request,
+        "transfers/queue.html",
+        {
+            "rows": rows,
+            "regions": regions_for(request.user, action),
+            "statuses": TransferStatus.choices,
+            "bases": BASIS_CHOICES,
+            "filters": {
+                "status": status,
+                "region": region or "",
+                "basis": basis or "",
+                "special": request.GET.get("special", ""),
+            },
+        },
+    )
+
+
+def mine(request):
+    return render(request, "transfers/mine.html", {"rows": selectors.requests_of(request.user)})
+
+
+def create(request):
+    form = TransferRequestForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            tr = services.transfer_request_create(
+                by=request.user,
+                source_region=data["source_region"],
+                destination_region=data["destination_region"],
+                destination_country=data["destination_country"],
+                exporter=data["exporter"],
+                exporter_role=data["exporter_role"],
+                importer=data["importer"],
+                importer_role=data["importer_role"],
+                data_categories=data["data_categories"],
+                data_subjects=data["data_subjects"],
+                purpose=data["purpose"],
+                frequency=data["frequency"],
+                volume_estimate=data["volume_estimate"],
+                derogation=data["derogation"],
+                chosen_mechanism=data["chosen_mechanism"],
+                requested_expiry=data["requested_expiry"],
+                submit="submit" in request.POST,
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(str(error)) from error
+        except (DomainError, ValidationError) as error:
+            form.add_error(None, _error_text(error))
+        else:
+            verb = "submitted" if tr.status == TransferStatus.SUBMITTED else "saved as a draft"
+            messages.success(request, f"{tr} {verb}.")
+            return redirect(tr)
+    return render(request, "transfers/request_form.html", {"form": form})
+
+
+def detail(request, pk):
+    try:
+        tr = selectors.request_for_page(request.user, pk)
+    except TransferRequest.DoesNotExist:
+        raise Http404("No such transfer request.") from None
+    user = request.user
+    may_decide = can(user, "approve_transfers", tr.source_region) and not is_auditor(user)
+    own = tr.requested_by_id == user.pk
+    return render(
+        request,
+        "transfers/request_detail.html",
+        {
+            "tr": tr,
+            "categories": list(tr.data_categories.all()),
+            "findings": tr.policy_findings,
+            "own": own,
+            "may_decide": may_decide and not own and tr.status == TransferStatus.SUBMITTED,
+            "four_eyes_block": may_decide and own and tr.status == TransferStatus.SUBMITTED,
+            "may_submit": own and tr.status == TransferStatus.DRAFT,
+            "may_revoke": may_decide
+            and tr.status in (TransferStatus.APPROVED, TransferStatus.ACTIVE, "suspended"),
+            "approve_form": ApproveForm(),
+            "reject_form": RejectForm(),
+            "revoke_form": RevokeForm(),
+            "derogations": {d["key"]: d for d in reference_data.DEROGATIONS},
+        },
+    )
+
+
+def _decidable(request, pk) -> TransferRequest:
+    """The request, if the user may decide on its region; 403 if it exists but they may not."""
+    qs = restrict(TransferRequest.objects.all(), request.user, "approve_transfers")
+    tr = qs.filter(pk=pk).first()
+    if tr is None:
+        if TransferRequest.objects.filter(pk=pk).exists():
+            raise PermissionDenied("Only a DPO of the source region decides this request.")
+        raise Http404("No such transfer request.")
+    return tr
+
+
+def _run(request, tr, action, success):
+    try:
+        action()
+    except NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
+    except ConflictError as error:
+        messages.error(request, str(error))
+        response = redirect(tr)
+        return response
+    except (DomainError, ValidationError) as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, success)
+    return redirect(tr)
+
+
+@require_POST
+def submit(request, pk):
+    tr = get_object_or_404(TransferRequest, pk=pk, requested_by=request.user.pk)
+    return _run(
+        request,
+        tr,
+        lambda: services.transfer_request_submit(request=tr, by=request.user),
+        f"{tr} submitted to the DPO.",
+    )
+
+
+@require_POST
+def approve(request, pk):
+    tr = _decidable(request, pk)
+    form = ApproveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Check the approval form: " + form.errors.as_text())
+        return redirect(tr)
+    return _run(
+        request,
+        tr,
+        lambda: services.transfer_request_approve(
+            request=tr,
+            by=request.user,
+            conditions=form.cleaned_data["conditions"],
+            expires_on=form.cleaned_data["expires_on"],
+        ),
+        f"{tr} approved.",
+    )
+
+
+@require_POST
+def reject(request, pk):
+    tr = _decidable(request, pk)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A rejection needs a reason.")
+        return redirect(tr)
+    return _run(
+        request,
+        tr,
+        lambda: services.transfer_request_reject(
+            request=tr, by=request.user, reason=form.cleaned_data["reason"]
+        ),
+        f"{tr} rejected.",
+    )
+
+
+@require_POST
+def revoke(request, pk):
+    tr = _decidable(request, pk)
+    form = RevokeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A revocation needs a reason.")
+        return redirect(tr)
+    return _run(
+        request,
+        tr,
+        lambda: services.transfer_request_revoke(
+            request=tr, by=request.user, reason=form.cleaned_data["reason"]
+        ),
+        f"{tr} revoked.",
+    )
+
+
+def mechanisms(request):
+    kind = request.GET.get("kind") or None
+    qs = Mechanism.objects.select_related(
+        "from_jurisdiction", "to_country", "to_jurisdiction", "exporter", "importer"
+    )
+    if kind:
+        qs = qs.filter(kind=kind)
+    return render(
+        request,
+        "transfers/mechanism_list.html",
+        {"mechanisms": qs.order_by("kind", "from_jurisdiction__code", "name"), "kind": kind},
+    )
+
+
+def mechanism_detail(request, pk):
+    m = get_object_or_404(Mechanism.objects.with_relations(), pk=pk)
+    visible = restrict(TransferRequest.objects.all(), request.user, "view")
+    related = ("source_region", "destination_country", "exporter", "importer")
+    return render(
+        request,
+        "transfers/mechanism_detail.html",
+        {
+            "m": m,
+            "relying": visible.filter(policy_mechanism=m)
+            .exclude(status__in=["rejected", "revoked", "expired", "suspended"])
+            .select_related(*related),
+            "impact": visible.filter(suspended_because=m).select_related(*related),
+            "end_form": MechanismEndForm(),
+            "may_end": services.may_manage_mechanisms(request.user) and m.status == p.IN_FORCE,
+            "tia_expires_on": m.tia_expires_on(),
+        },
+    )
+
+
+@require_POST
+def mechanism_end(request, pk):
+    m = get_object_or_404(Mechanism, pk=pk)
+    form = MechanismEndForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose how the mechanism ends and give a reason.")
+        return redirect(m)
+    try:
+        _, outcome = services.mechanism_end(
+            mechanism=m,
+            by=request.user,
+            status=form.cleaned_data["status"],
+            reason=form.cleaned_data["reason"],
+            ends_on=form.cleaned_data["ends_on"],
+        )
+    except NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
+    except (DomainError, ValidationError) as error:
+        messages.error(request, _error_text(error))
+        return redirect(m)
+    messages.success(
+        request,
+        f"{m.name} ended: {len(outcome['suspended'])} transfer(s) suspended, "
+        f"{len(outcome['rebased'])} moved to another basis.",
+    )
+    return redirect(m)
+
+
+def records(request):
+    qs = restrict(TransferRecord.objects.all(), request.user, "view").select_related(
+        "source_region", "destination_country", "destination_region", "request"
+    )
+    if request.GET.get("violations") == "1":
+        qs = qs.filter(violation=True)
+    return render(request, "transfers/record_list.html", {"records": qs[:500]})
