@@ -188,8 +188,8 @@ if CELERY_BROKER_URL.startswith("redis"):
     check_redis_url("CELERY_BROKER_URL", CELERY_BROKER_URL)
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "celery-broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)  # the transport cannot create it
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
