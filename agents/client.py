@@ -264,6 +264,8 @@ class Agent:
         return PollResult("applied", bundle.version)
 
     def report_status(self) -> bool:
+        if not (self.config.url and self.config.token):
+            return False  # push-only agent with no control plane configured
         body = self.status()
         try:
             status, _, fh = self._request("POST", STATUS_PATH, body=body)

@@ -4,6 +4,13 @@ from regions.models import Agent
 
 
 class EnrollForm(forms.ModelForm):
+    callback_url = forms.URLField(
+        required=False,
+        max_length=400,
+        assume_scheme="https",
+        help_text="Where pushed bundles go (POST {url}/bundle); leave empty for polling only.",
+    )
+
     class Meta:
         model = Agent
         fields = ["region", "name", "callback_url", "poll_interval"]

@@ -125,7 +125,9 @@ def publish_region_on_commit(region) -> None:
         except signing.KeyMaterialMissing as exc:
             log.error("bundle for region %s not published: %s", region_pk, exc)
         except Exception:  # noqa: BLE001 - the change is committed; the beat sweep publishes later
-            log.exception("bundle for region %s not published; ensure_current will retry", region_pk)
+            log.exception(
+                "bundle for region %s not published; ensure_current will retry", region_pk
+            )
 
     transaction.on_commit(publish)
 
@@ -361,6 +363,8 @@ def _check_may_manage(by, region) -> None:
 
 
 def _forget_token(token_hash: str) -> None:
+    """Drop the cached identity now and again after commit (a poll may re-cache it between)."""
+    cache.delete(_auth_key(token_hash))
     transaction.on_commit(lambda: cache.delete(_auth_key(token_hash)))
 
 

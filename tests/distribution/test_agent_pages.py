@@ -1,0 +1,68 @@
+"""The Agents pages, the region page panel and the dashboard panel; outsiders see nothing."""
+
+import re
+
+import pytest
+
+from controlplane.audit.models import AuditEvent
+from controlplane.distribution import services
+from regions.agents import hash_token
+from regions.models import Agent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_agents_page_is_scoped_to_the_users_regions(client, enrolled, make_user, estate):
+    services.agent_enroll(region=estate.us_east, name="us-1")
+    client.force_login(make_user("dpo", view=[estate.eu_central]))
+    page = client.get("/agents/").content.decode()
+    assert 'data-agent="eu-1"' in page and 'data-agent="us-1"' not in page
+    client.force_login(make_user("dpo", view=[estate.uk_south]))
+    page = client.get("/agents/").content.decode()
+    assert "data-agent=" not in page
+    agent, _ = enrolled
+    assert client.get(f"/agents/{agent.pk}/").status_code == 404
+
+
+def test_enroll_shows_the_token_once_and_stores_only_its_hash(client, estate, bundle_keys):
+    client.force_login(estate.admin)
+    response = client.post(
+        "/agents/enroll/",
+        {"region": estate.eu_central.pk, "name": "new", "callback_url": "", "poll_interval": 15},
+    )
+    assert response.status_code == 200
+    token = re.search(r'data-testid="agent-token">(sva_[^<]+)<', response.content.decode()).group(1)
+    agent = Agent.objects.get(name="new")
+    assert agent.token_hash == hash_token(token) and token not in str(agent.__dict__)
+    assert token not in client.get(f"/agents/{agent.pk}/").content.decode()
+    assert AuditEvent.objects.filter(action="agent.enrolled", object_id=str(agent.pk)).exists()
+
+
+def test_rotate_and_revoke_from_the_ui(client, enrolled, estate):
+    agent, token = enrolled
+    client.force_login(estate.admin)
+    response = client.post(f"/agents/{agent.pk}/rotate/")
+    assert response.status_code == 200 and "sva_" in response.content.decode()
+    assert Agent.objects.get(pk=agent.pk).token_hash != hash_token(token)
+    assert client.post(f"/agents/{agent.pk}/revoke/").status_code == 302
+    assert Agent.objects.get(pk=agent.pk).revoked_at is not None
+
+
+def test_people_without_the_agent_permission_cannot_manage(client, enrolled, make_user, estate):
+    agent, _ = enrolled
+    dpo = make_user("dpo", view=[estate.eu_central])
+    client.force_login(dpo)
+    assert client.get("/agents/enroll/").status_code == 403
+    assert client.post(f"/agents/{agent.pk}/revoke/").status_code == 403
+    client.force_login(estate.auditor)
+    assert client.post(f"/agents/{agent.pk}/revoke/").status_code == 403
+    assert Agent.objects.get(pk=agent.pk).revoked_at is None
+
+
+def test_region_page_and_dashboard_show_drift(client, enrolled, estate):
+    client.force_login(estate.dpo_eu)
+    region_page = client.get("/regions/eu-central/").content.decode()
+    assert 'data-testid="region-agents"' in region_page and 'data-drift="unknown"' in region_page
+    assert "bundle <strong>v1</strong>" in region_page
+    dashboard = client.get("/").content.decode()
+    assert 'data-testid="agent-drift"' in dashboard
