@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "controlplane.web",
     "regions",
     "controlplane.transfers",
+    "controlplane.modelregistry",  # before distribution: its demo publishes the seeded state
     "controlplane.distribution",
 ]
 

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("regions.api.urls")),
     path("", include("controlplane.distribution.api.urls")),
     path("transfers/", include("controlplane.transfers.api.urls")),
+    path("", include("controlplane.modelregistry.api.urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("audit/", include("controlplane.audit.urls")),
     path("agents/", include("controlplane.distribution.urls")),
     path("transfers/", include("controlplane.transfers.urls")),
+    path("models/", include("controlplane.modelregistry.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,0 +1,176 @@
+"""The registry's API: ML pipelines register versions and request deployments; DPOs decide.
+
+Thin: reads go through selectors and ``restrict()``, writes through the services, and domain
+errors through the shared exception handler (400 / 403 / 409).
+"""
+
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from controlplane.modelregistry import selectors, services
+from controlplane.modelregistry.api import serializers as s
+from controlplane.modelregistry.models import (
+    ArtifactLocation,
+    DeploymentApproval,
+    DeploymentStatus,
+    MLModel,
+    ModelVersion,
+)
+from controlplane.permissions import restrict
+
+VERSION_QUERYSET = ModelVersion.objects.select_related(
+    "model", "base_version__model"
+).prefetch_related(
+    "training_jurisdictions",
+    "data_categories",
+    "participating_regions",
+    Prefetch("artifacts", queryset=ArtifactLocation.objects.select_related("region")),
+)
+
+
+class ModelList(generics.ListCreateAPIView):
+    queryset = MLModel.objects.all()
+    serializer_class = s.MLModelSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = services.model_create(
+            **serializer.validated_data, by=self.request.user
+        )
+
+
+class ModelDetail(generics.RetrieveAPIView):
+    queryset = MLModel.objects.all()
+    serializer_class = s.MLModelSerializer
+    lookup_field = "name"
+
+
+class VersionList(generics.ListAPIView):
+    """``GET`` lists a model's versions; ``POST`` registers one with its digest and lineage."""
+
+    serializer_class = s.ModelVersionSerializer
+
+    def get_model(self) -> MLModel:
+        return get_object_or_404(MLModel, name=self.kwargs["name"])
+
+    def get_queryset(self):
+        return VERSION_QUERYSET.filter(model=self.get_model()).order_by("-registered_at", "-pk")
+
+    def get_serializer_class(self):
+        if self.request.method == "POST":
+            return s.VersionRegistrationSerializer
+        return s.ModelVersionSerializer
+
+    def post(self, request, name):
+        model = self.get_model()
+        incoming = s.VersionRegistrationSerializer(data=request.data, context={"model": model})
+        incoming.is_valid(raise_exception=True)
+        mv = services.version_register(model=model, **incoming.validated_data, by=request.user)
+        out = s.ModelVersionSerializer(VERSION_QUERYSET.get(pk=mv.pk))
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+class VersionDetail(generics.RetrieveAPIView):
+    serializer_class = s.ModelVersionSerializer
+
+    def get_object(self):
+        return get_object_or_404(
+            VERSION_QUERYSET, model__name=self.kwargs["name"], version=self.kwargs["version"]
+        )
+
+
+DEPLOYMENTS = DeploymentApproval.objects.select_related(
+    "version__model", "region", "requested_by", "decided_by"
+)
+
+
+class VersionDeployments(generics.ListAPIView):
+    """``GET`` the version's deployments in your regions; ``POST {region}`` requests one."""
+
+    serializer_class = s.DeploymentSerializer
+
+    def get_version(self) -> ModelVersion:
+        return get_object_or_404(
+            ModelVersion.objects.select_related("model"),
+            model__name=self.kwargs["name"],
+            version=self.kwargs["version"],
+        )
+
+    def get_queryset(self):
+        return restrict(DEPLOYMENTS.filter(version=self.get_version()), self.request.user, "view")
+
+    def get_serializer_class(self):
+        if self.request.method == "POST":
+            return s.DeploymentRequestSerializer
+        return s.DeploymentSerializer
+
+    def post(self, request, name, version):
+        mv = self.get_version()
+        incoming = s.DeploymentRequestSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        approval = services.deployment_request(
+            version=mv, **incoming.validated_data, by=request.user
+        )
+        return Response(
+            s.DeploymentSerializer(DEPLOYMENTS.get(pk=approval.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class DeploymentList(generics.ListAPIView):
+    """Deployments in your regions; filter with ``?status=`` and ``?region=``."""
+
+    serializer_class = s.DeploymentSerializer
+
+    def get_queryset(self):
+        qs = restrict(DEPLOYMENTS, self.request.user, "view").order_by("-requested_at", "-pk")
+        wanted = self.request.query_params.get("status")
+        if wanted in DeploymentStatus.values:
+            qs = qs.filter(status=wanted)
+        region = self.request.query_params.get("region")
+        if region:
+            qs = qs.filter(region__slug=region)
+        return qs
+
+
+def _approval(request, pk) -> DeploymentApproval:
+    try:
+        return selectors.approval_for_page(request.user, pk)
+    except DeploymentApproval.DoesNotExist:
+        raise Http404 from None
+
+
+class DeploymentDetail(APIView):
+    def get(self, request, pk):
+        return Response(s.DeploymentSerializer(_approval(request, pk)).data)
+
+
+class DeploymentDecide(APIView):
+    """``POST {"decision": "approve"|"reject", "note": "...", "confirmed": [codes]}``."""
+
+    def post(self, request, pk):
+        approval = _approval(request, pk)
+        incoming = s.DecisionSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        if data["decision"] == "approve":
+            services.deployment_approve(
+                approval=approval, by=request.user, note=data["note"], confirmed=data["confirmed"]
+            )
+        else:
+            services.deployment_reject(approval=approval, by=request.user, reason=data["note"])
+        return Response(s.DeploymentSerializer(DEPLOYMENTS.get(pk=approval.pk)).data)
+
+
+class DeploymentRetire(APIView):
+    def post(self, request, pk):
+        approval = _approval(request, pk)
+        incoming = s.RetireSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        services.deployment_retire(
+            approval=approval, by=request.user, reason=incoming.validated_data["reason"]
+        )
+        return Response(s.DeploymentSerializer(DEPLOYMENTS.get(pk=approval.pk)).data)

@@ -1,0 +1,520 @@
+"""Writes to the model registry. Each checks, saves, and audits in one transaction.
+
+Who may do what:
+
+* registering models and versions, and requesting deployment: ML engineers (and superusers);
+  a deployment request also needs view access to the target region;
+* deciding a deployment: a user with ``approve_deployments`` on the region, never the person
+  who requested it (four eyes); a blocked deployment cannot be approved, and a finding that
+  asks for confirmation (federated models) must be confirmed explicitly;
+* retiring an approved deployment: a deployment approver of the region, or an ML engineer who
+  can see it (retiring only ever falls back to something a DPO approved before).
+
+Every decision locks the model's row first, so concurrent decisions on one model serialise
+and "one desired version per model per region" holds (a partial unique constraint backs it).
+"""
+
+from __future__ import annotations
+
+from django.apps import apps as django_apps
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from controlplane.audit.services import record_event
+from controlplane.errors import ConflictError, DomainError, NotAllowed
+from controlplane.modelregistry import policy as p
+from controlplane.modelregistry.models import (
+    ArtifactLocation,
+    DeploymentApproval,
+    DeploymentStatus,
+    MLModel,
+    ModelVersion,
+)
+from controlplane.modelregistry.selectors import lineage_chain
+from controlplane.permissions import Role, can, has_role, is_auditor
+from controlplane.transfers.selectors import covering_requests
+
+# --------------------------------------------------------------------------------------------
+# Who
+# --------------------------------------------------------------------------------------------
+
+
+def _ensure_writer(by) -> None:
+    if by is None or not getattr(by, "is_authenticated", False) or not by.is_active:
+        raise NotAllowed("Sign in first.")
+    if is_auditor(by):
+        raise NotAllowed("Auditors have read-only access.")
+
+
+def may_register(user) -> bool:
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and (user.is_superuser or has_role(user, Role.ML_ENGINEER))
+    )
+
+
+def _ensure_registrar(by) -> None:
+    _ensure_writer(by)
+    if not may_register(by):
+        raise NotAllowed("Only ML engineers register models and request deployments.")
+
+
+def may_request(user, region) -> bool:
+    return may_register(user) and can(user, "view", region)
+
+
+def may_decide(user, approval: DeploymentApproval) -> bool:
+    return (
+        can(user, "approve_deployments", approval.region)
+        and approval.requested_by_id != user.pk
+        and not is_auditor(user)
+    )
+
+
+def may_retire(user, approval: DeploymentApproval) -> bool:
+    if is_auditor(user):
+        return False
+    return can(user, "approve_deployments", approval.region) or may_request(user, approval.region)
+
+
+# --------------------------------------------------------------------------------------------
+# Models and versions
+# --------------------------------------------------------------------------------------------
+
+
+def model_create(*, name: str, purpose: str, owner_team: str, by) -> MLModel:
+    _ensure_registrar(by)
+    with transaction.atomic():
+        model = MLModel(name=name, purpose=purpose, owner_team=owner_team, created_by=by)
+        model.full_clean()
+        model.save()
+        record_event(
+            actor=by,
+            action="model.created",
+            obj=model,
+            data={"name": name, "purpose": purpose, "owner_team": owner_team},
+        )
+    return model
+
+
+def _check_lineage_sets(
+    *, training_mode, contains_personal_data, jurisdictions, categories, regions
+) -> None:
+    errors = {}
+    if contains_personal_data and not jurisdictions:
+        errors["training_jurisdictions"] = (
+            "Training data held personal data: name the jurisdictions it came from."
+        )
+    if contains_personal_data and not categories:
+        errors["data_categories"] = "Training data held personal data: name its data categories."
+    if training_mode == p.REGIONAL and len(jurisdictions) > 1:
+        errors["training_jurisdictions"] = (
+            "A regional model is trained inside one region, so on data of one jurisdiction."
+        )
+    if training_mode == p.FEDERATED:
+        if len(regions) < 2:
+            errors["participating_regions"] = "A federated model aggregates at least two regions."
+        missing = {r.jurisdiction.code for r in regions} - {j.code for j in jurisdictions}
+        if contains_personal_data and missing:
+            errors["training_jurisdictions"] = (
+                "The participating regions' jurisdictions are missing: "
+                f"{', '.join(sorted(missing))}."
+            )
+    elif regions:
+        errors["participating_regions"] = "Only federated versions have participating regions."
+    if errors:
+        raise ValidationError(errors)
+
+
+def version_register(
+    *,
+    model: MLModel,
+    version: str,
+    digest: str,
+    framework: str,
+    training_mode: str,
+    contains_personal_data: bool,
+    training_jurisdictions=(),
+    data_categories=(),
+    base_version: ModelVersion | None = None,
+    participating_regions=(),
+    metrics: dict | None = None,
+    artifacts: dict | None = None,
+    notes: str = "",
+    by,
+) -> ModelVersion:
+    """Register a version with its lineage; ``artifacts`` maps Region -> URI of a stored copy."""
+    _ensure_registrar(by)
+    jurisdictions = list(training_jurisdictions)
+    categories = list(data_categories)
+    regions = list(participating_regions)
+    _check_lineage_sets(
+        training_mode=training_mode,
+        contains_personal_data=contains_personal_data,
+        jurisdictions=jurisdictions,
+        categories=categories,
+        regions=regions,
+    )
+    with transaction.atomic():
+        mv = ModelVersion(
+            model=model,
+            version=version,
+            digest=digest,
+            framework=framework,
+            metrics=metrics if metrics is not None else {},
+            notes=notes,
+            training_mode=training_mode,
+            contains_personal_data=contains_personal_data,
+            base_version=base_version,
+            registered_by=by,
+        )
+        mv.full_clean()
+        mv.save()
+        mv.training_jurisdictions.set(jurisdictions)
+        mv.data_categories.set(categories)
+        mv.participating_regions.set(regions)
+        copies = []
+        for region, uri in (artifacts or {}).items():
+            copy = ArtifactLocation(version=mv, region=region, uri=uri)
+            copy.full_clean()
+            copy.save()
+            copies.append(copy)
+        record_event(
+            actor=by,
+            action="model_version.registered",
+            obj=mv,
+            data={
+                "model": model.name,
+                "version": version,
+                "digest": digest,
+                "framework": framework,
+                "metrics": mv.metrics,
+                "training_mode": training_mode,
+                "contains_personal_data": contains_personal_data,
+                "training_jurisdictions": sorted(j.code for j in jurisdictions),
+                "data_categories": sorted(c.key for c in categories),
+                "base_version": str(base_version) if base_version else None,
+                "participating_regions": sorted(r.slug for r in regions),
+                "artifacts": {c.region.slug: c.uri for c in copies},
+            },
+        )
+    return mv
+
+
+def artifact_location_add(*, version: ModelVersion, region, uri: str, by) -> ArtifactLocation:
+    """Record a copy of the artifact in another region. Allowed on approved versions too."""
+    _ensure_registrar(by)
+    if not can(by, "view", region):
+        raise NotAllowed(f"You have no access to {region.slug}.")
+    with transaction.atomic():
+        copy = ArtifactLocation(version=version, region=region, uri=uri)
+        copy.full_clean()
+        copy.save()
+        record_event(
+            actor=by,
+            action="model_version.artifact_added",
+            obj=version,
+            data={"region": region.slug, "uri": uri, "digest": version.digest},
+        )
+        desired = DeploymentApproval.objects.filter(version=version, region=region, is_desired=True)
+        if desired.exists():
+            _desired_state_changed(region)
+    return copy
+
+
+# --------------------------------------------------------------------------------------------
+# The cross-border check
+# --------------------------------------------------------------------------------------------
+
+
+def _step(mv: ModelVersion) -> p.LineageStep:
+    return p.LineageStep(
+        label=str(mv),
+        training_mode=mv.training_mode,
+        jurisdictions=frozenset(j.code for j in mv.training_jurisdictions.all()),
+        categories=frozenset(c.key for c in mv.data_categories.all()),
+        contains_personal_data=mv.contains_personal_data,
+        participating_regions=tuple(sorted(r.slug for r in mv.participating_regions.all())),
+    )
+
+
+def deployment_facts(*, version: ModelVersion, region, chain=None) -> p.DeploymentFacts:
+    chain, broken = chain if chain is not None else lineage_chain(version)
+    return p.DeploymentFacts(
+        chain=tuple(_step(mv) for mv in chain),
+        target_region=region.slug,
+        target_jurisdiction=region.jurisdiction.code,
+        artifact_in_region=ArtifactLocation.objects.filter(version=version, region=region).exists(),
+        chain_broken=broken,
+    )
+
+
+def transfers_on_routes(*, facts: p.DeploymentFacts, region) -> list[p.CoveringTransfer]:
+    """Approved transfers in effect from each foreign lineage jurisdiction to ``region``.
+
+    Every transfer on the route is handed to the pure check, which decides coverage and can
+    then say which categories the existing transfers miss.
+    """
+    found = []
+    for jurisdiction in sorted(p.personal_data_by_jurisdiction(facts.chain)):
+        if jurisdiction == facts.target_jurisdiction:
+            continue
+        for tr in covering_requests(
+            categories=[], source_jurisdiction=jurisdiction, destination_region=region
+        ):
+            found.append(
+                p.CoveringTransfer(
+                    reference=str(tr),
+                    source_region=tr.source_region.slug,
+                    source_jurisdiction=jurisdiction,
+                    destination_region=region.slug,
+                    categories=frozenset(c.key for c in tr.data_categories.all()),
+                )
+            )
+    return found
+
+
+def check_deployment(*, version: ModelVersion, region) -> p.DeploymentDecision:
+    """Gather the facts and run the pure check (a handful of queries per lineage level)."""
+    facts = deployment_facts(version=version, region=region)
+    return p.evaluate_deployment(facts, transfers_on_routes(facts=facts, region=region))
+
+
+def _apply(approval: DeploymentApproval, decision: p.DeploymentDecision) -> None:
+    approval.policy_allowed = decision.allowed
+    approval.policy_findings = [f.as_dict() for f in decision.findings]
+    approval.evaluated_at = timezone.now()
+
+
+def _summary(approval: DeploymentApproval) -> dict:
+    return {
+        "model": approval.version.model.name,
+        "version": approval.version.version,
+        "digest": approval.version.digest,
+        "region": approval.region.slug,
+        "allowed": approval.policy_allowed,
+        "codes": [f["code"] for f in approval.policy_findings],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Deployments
+# --------------------------------------------------------------------------------------------
+
+
+def _desired_state_changed(region) -> None:
+    """THE call site for bundle publishing (issue 5): the region's desired models changed.
+
+    ``publish_region_on_commit`` defers the build to ``transaction.on_commit``, so a rolled
+    back decision publishes nothing and the bundle reads the committed state.
+    """
+    if not django_apps.is_installed("controlplane.distribution"):
+        return
+    from controlplane.distribution.services import publish_region_on_commit
+
+    publish_region_on_commit(region)
+
+
+def deployment_request(
+    *, version: ModelVersion, region, by, justification: str = ""
+) -> DeploymentApproval:
+    """Ask for ``version`` to run in ``region``; the cross-border check runs at once."""
+    _ensure_registrar(by)
+    if not can(by, "view", region):
+        raise NotAllowed(f"You have no access to {region.slug}.")
+    with transaction.atomic():
+        open_ = DeploymentApproval.objects.filter(
+            version=version, region=region, status__in=["requested", "approved"]
+        ).first()
+        if open_ is not None:
+            raise ConflictError(
+                f"{version} already has a {open_.get_status_display().lower()} deployment to "
+                f"{region.slug} ({open_})."
+            )
+        approval = DeploymentApproval(
+            version=version,
+            model=version.model,
+            region=region,
+            requested_by=by,
+            justification=(justification or "").strip(),
+        )
+        _apply(approval, check_deployment(version=version, region=region))
+        approval.full_clean()
+        approval.save()
+        record_event(
+            actor=by,
+            action="deployment.requested",
+            obj=approval,
+            data={**_summary(approval), "justification": approval.justification},
+        )
+    return approval
+
+
+def _locked(approval: DeploymentApproval) -> DeploymentApproval:
+    # The model's row first: every decision on one model serialises here.
+    MLModel.objects.select_for_update().get(pk=approval.model_id)
+    return (
+        DeploymentApproval.objects.select_for_update()
+        .select_related("version__model", "region__jurisdiction", "decided_by", "model")
+        .get(pk=approval.pk)
+    )
+
+
+def _check_decider(approval: DeploymentApproval, by) -> None:
+    if not can(by, "approve_deployments", approval.region):
+        raise NotAllowed(
+            f"Only a user with deployment approval rights on {approval.region.slug} decides this."
+        )
+    if approval.requested_by_id == by.pk:
+        raise NotAllowed("Four eyes: you cannot decide on a deployment you requested yourself.")
+
+
+def _not_awaiting(approval: DeploymentApproval) -> ConflictError:
+    if approval.decided_by_id:
+        who = approval.decided_by.get_username()
+        when = timezone.localtime(approval.decided_at).strftime("%Y-%m-%d %H:%M")
+        return ConflictError(
+            f"{approval} was already {approval.get_status_display().lower()} by {who} at "
+            f"{when}; your decision was not recorded."
+        )
+    return ConflictError(f"{approval} is {approval.get_status_display().lower()}.")
+
+
+def deployment_approve(
+    *, approval: DeploymentApproval, by, note: str = "", confirmed=()
+) -> DeploymentApproval:
+    """Approve: the version becomes the region's desired version of its model, and frozen."""
+    _ensure_writer(by)
+    confirmed = sorted(set(confirmed or ()))
+    with transaction.atomic():
+        approval = _locked(approval)
+        _check_decider(approval, by)
+        if approval.status != DeploymentStatus.REQUESTED:
+            raise _not_awaiting(approval)
+        decision = check_deployment(version=approval.version, region=approval.region)
+        if not decision.allowed:
+            codes = ", ".join(f.code for f in decision.blocking)
+            raise DomainError(
+                f"The cross-border check blocks {approval} ({codes}); a blocked deployment "
+                "cannot be approved.",
+                code="blocked",
+            )
+        missing = sorted(set(decision.needs_confirmation) - set(confirmed))
+        if missing:
+            raise DomainError(
+                f"Confirm {', '.join(missing)} before approving: "
+                + " ".join(f.message for f in decision.findings if f.code in missing),
+                code="confirmation_required",
+            )
+        now = timezone.now()
+        previous = DeploymentApproval.objects.filter(
+            model_id=approval.model_id, region_id=approval.region_id, is_desired=True
+        ).first()
+        if previous is not None:
+            previous.is_desired = False
+            previous.save(update_fields=["is_desired"])
+        _apply(approval, decision)
+        approval.status = DeploymentStatus.APPROVED
+        approval.is_desired = True
+        approval.decided_by = by
+        approval.decided_at = now
+        approval.decision_note = (note or "").strip()
+        approval.confirmed = [c for c in confirmed if c in decision.needs_confirmation]
+        approval.full_clean()
+        approval.save()
+        ModelVersion.objects.filter(pk=approval.version_id, frozen_at__isnull=True).update(
+            frozen_at=now
+        )
+        record_event(
+            actor=by,
+            action="deployment.approved",
+            obj=approval,
+            data={
+                **_summary(approval),
+                "note": approval.decision_note,
+                "confirmed": approval.confirmed,
+                "replaces": str(previous.version) if previous else None,
+            },
+        )
+        _desired_state_changed(approval.region)
+    return approval
+
+
+def deployment_reject(*, approval: DeploymentApproval, by, reason: str) -> DeploymentApproval:
+    _ensure_writer(by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for the rejection."})
+    with transaction.atomic():
+        approval = _locked(approval)
+        _check_decider(approval, by)
+        if approval.status != DeploymentStatus.REQUESTED:
+            raise _not_awaiting(approval)
+        approval.status = DeploymentStatus.REJECTED
+        approval.decided_by = by
+        approval.decided_at = timezone.now()
+        approval.decision_note = reason
+        approval.save()
+        record_event(
+            actor=by,
+            action="deployment.rejected",
+            obj=approval,
+            data={**_summary(approval), "reason": reason},
+        )
+    return approval
+
+
+def deployment_retire(*, approval: DeploymentApproval, by, reason: str = "") -> DeploymentApproval:
+    """Retire an approved deployment. Retiring the desired one rolls back to the previously
+    approved version of the model in that region, or leaves the region without one."""
+    _ensure_writer(by)
+    with transaction.atomic():
+        approval = _locked(approval)
+        if not may_retire(by, approval):
+            raise NotAllowed(
+                f"Only a deployment approver of {approval.region.slug} or an ML engineer with "
+                "access to it retires a deployment."
+            )
+        if approval.status != DeploymentStatus.APPROVED:
+            raise ConflictError(
+                f"{approval} is {approval.get_status_display().lower()}; only an approved "
+                "deployment can be retired."
+            )
+        was_desired = approval.is_desired
+        approval.status = DeploymentStatus.RETIRED
+        approval.is_desired = False
+        approval.retired_by = by
+        approval.retired_at = timezone.now()
+        approval.retire_reason = (reason or "").strip()
+        approval.save()
+        fallback = None
+        if was_desired:
+            fallback = (
+                DeploymentApproval.objects.filter(
+                    model_id=approval.model_id,
+                    region_id=approval.region_id,
+                    status=DeploymentStatus.APPROVED,
+                )
+                .select_related("version")
+                .order_by("-decided_at", "-pk")
+                .first()
+            )
+            if fallback is not None:
+                fallback.is_desired = True
+                fallback.save(update_fields=["is_desired"])
+        record_event(
+            actor=by,
+            action="deployment.retired",
+            obj=approval,
+            data={
+                **_summary(approval),
+                "reason": approval.retire_reason,
+                "was_desired": was_desired,
+                "rolled_back_to": str(fallback.version) if fallback else None,
+            },
+        )
+        if was_desired:
+            _desired_state_changed(approval.region)
+    return approval
