@@ -1,0 +1,111 @@
+"""In a real headless Chromium: a requester submits a transfer, a DPO finds it, reads, approves."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from controlplane.transfers import policy as p
+from controlplane.transfers.models import Mechanism, Party, TransferRequest
+from controlplane.transfers.reference_data import load_reference_mechanisms
+from regions.models import Country, Jurisdiction
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def parties(estate):
+    load_reference_mechanisms(Mechanism, Jurisdiction, Country)
+    acme = Party.objects.create(
+        name="Acme GmbH", country=Country.objects.get(code="DE"), role="controller"
+    )
+    labeller = Party.objects.create(
+        name="Bangalore Labelling Pvt Ltd", country=Country.objects.get(code="IN"), role="processor"
+    )
+    Mechanism.objects.create(
+        kind=p.KIND_SCC,
+        key="scc-acme-bangalore",
+        name="SCCs Acme / Bangalore",
+        valid_from=date(2024, 1, 1),
+        exporter=acme,
+        importer=labeller,
+        module=2,
+        tia_on=timezone.localdate() - timedelta(days=20),
+        tia_outcome=p.TIA_NO_CONCERNS,
+    )
+    return acme, labeller
+
+
+def post_from_page(page, path):
+    """POST with the page's CSRF token, as a hand-made form would; returns (status, text)."""
+    return page.evaluate(
+        """async (path) => {
+            const token = document.querySelector('[name=csrfmiddlewaretoken]').value;
+            const r = await fetch(path, {method: 'POST', headers: {'X-CSRFToken': token},
+                                         body: new URLSearchParams({conditions: 'mine'})});
+            return [r.status, await r.text()];
+        }""",
+        path,
+    )
+
+
+def test_requester_submits_and_a_dpo_approves(estate, parties, browser, page, login, live_server):
+    acme, labeller = parties
+
+    # 1. The requester fills in the form and submits it to the DPO.
+    login(page, "requester", estate.password)
+    page.goto(f"{live_server.url}/transfers/new/")
+    page.select_option("#id_source_region", str(estate.eu_central.pk))
+    page.select_option("#id_destination_country", "IN")
+    page.select_option("#id_exporter", str(acme.pk))
+    page.select_option("#id_exporter_role", "controller")
+    page.select_option("#id_importer", str(labeller.pk))
+    page.select_option("#id_importer_role", "processor")
+    page.select_option("#id_data_categories", ["user.contact.email", "user.name"])
+    page.fill("#id_data_subjects", "customers")
+    page.fill("#id_purpose", "Label support tickets for the triage model")
+    page.select_option("#id_frequency", "recurring")
+    page.click("[data-testid=submit-request]")
+    assert page.locator("[data-testid=request-status]").inner_text() == "Submitted"
+    tr = TransferRequest.objects.get()
+    assert page.url.endswith(f"/transfers/{tr.pk}/")
+
+    # The requester follows it but cannot approve their own request.
+    assert page.locator("[data-testid=approve]").count() == 0
+    status, text = post_from_page(page, f"/transfers/{tr.pk}/approve/")
+    assert status == 403 and "CSRF" not in text
+    page.goto(f"{live_server.url}/transfers/mine/")
+    assert page.locator(f"[data-testid=my-requests] tr[data-request='{tr.pk}']").count() == 1
+
+    # 2. The DPO of eu-central finds it in the queue.
+    dpo_context = browser.new_context()
+    dpo = dpo_context.new_page()
+    dpo.set_default_timeout(10_000)
+    login(dpo, "dpo-eu", estate.password)
+    dpo.click("nav >> text=Transfers")
+    row = dpo.locator(f"[data-testid=queue-table] tr[data-request='{tr.pk}']")
+    assert "eu-central" in row.inner_text()
+    row.locator("a").first.click()
+
+    # 3. The DPO reads the engine's findings.
+    assert "Approval possible" in dpo.locator("[data-testid=verdict]").inner_text()
+    codes = dpo.locator("[data-testid=findings] li").evaluate_all(
+        "items => items.map(li => li.dataset.code)"
+    )
+    assert "SCC_IN_FORCE" in codes and "TIA_CURRENT" in codes
+    assert "module 2" in dpo.locator("[data-code=SCC_IN_FORCE]").inner_text()
+
+    # 4. And approves with a condition.
+    dpo.fill("#id_conditions", "Pseudonymise names before export.")
+    dpo.click("[data-testid=approve]")
+    assert dpo.locator("[data-testid=request-status]").inner_text() == "Approved"
+    assert "dpo-eu" in dpo.locator("[data-testid=decided-by]").inner_text()
+    dpo_context.close()
+
+    tr.refresh_from_db()
+    assert tr.status == "approved" and tr.decided_by.username == "dpo-eu"
+    assert tr.conditions == "Pseudonymise names before export."
+
+    # The requester sees the decision.
+    page.goto(f"{live_server.url}/transfers/{tr.pk}/")
+    assert page.locator("[data-testid=request-status]").inner_text() == "Approved"
