@@ -177,13 +177,123 @@ def part1() -> None:
 
 
 def part2() -> int:
+    """Queries of the DPO queue page with 10 and with 1,000 submitted requests.
+
+    Runs against a throw-away test database (``test_<name>`` on PostgreSQL, in memory on
+    SQLite), built with migrations like the test suite's, and removed afterwards.
+    """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import (
+        CaptureQueriesContext,
+        setup_test_environment,
+        teardown_test_environment,
+    )
+
+    setup_test_environment()
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        from controlplane.transfers import benchsupport
-    except ImportError as exc:  # the Django side is not there yet
-        print(f"Part 2 skipped: {exc}")
-        return 0
-    return benchsupport.queue_queries_report()
+        return _queue_queries(CaptureQueriesContext, connection)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        teardown_test_environment()
+
+
+def _queue_queries(CaptureQueriesContext, connection) -> int:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.utils import timezone
+    from guardian.shortcuts import assign_perm
+
+    from controlplane.permissions import ensure_role_groups
+    from controlplane.transfers.models import Party, TransferRequest
+    from regions import demo
+    from regions.models import Country, DataCategory, Region
+
+    demo.seed()
+    groups = ensure_role_groups()
+    user_model = get_user_model()
+    dpo = user_model.objects.create_user("bench-dpo", password="unused-bench-password")
+    dpo.groups.add(groups["dpo"])
+    requester = user_model.objects.create_user("bench-requester", password="unused-bench-pw")
+    regions = list(Region.objects.filter(slug__in=["eu-central", "eu-west"]))
+    for region in regions:
+        assign_perm("regions.approve_transfers", dpo, region)
+        assign_perm("regions.view_region", dpo, region)
+    countries = {c.code: c for c in Country.objects.filter(code__in=["DE", "US", "IN"])}
+    exporter = Party.objects.create(name="Bench GmbH", country=countries["DE"], role="controller")
+    importers = [
+        Party.objects.create(name=f"Bench importer {i}", country=countries[c], role="processor")
+        for i, c in enumerate(["US", "IN"])
+    ]
+    categories = list(DataCategory.objects.filter(key__startswith="user.contact")[:3])
+    categories += list(DataCategory.objects.filter(is_special_category=True)[:1])
+    through = TransferRequest.data_categories.through
+
+    def add(n: int) -> None:
+        now = timezone.now()
+        rows = TransferRequest.objects.bulk_create(
+            TransferRequest(
+                source_region=regions[i % 2],
+                destination_country=importers[i % 2].country,
+                exporter=exporter,
+                exporter_role="controller",
+                importer=importers[i % 2],
+                importer_role="processor",
+                data_subjects="customers",
+                purpose=f"bench flow {i}",
+                frequency="recurring",
+                status="submitted",
+                submitted_at=now,
+                requested_by=requester,
+                policy_allowed=bool(i % 3),
+                policy_basis="scc" if i % 3 else "",
+                policy_findings=[{"code": "SCC_IN_FORCE", "severity": "info", "message": "."}],
+            )
+            for i in range(n)
+        )
+        through.objects.bulk_create(
+            through(transferrequest_id=tr.pk, datacategory_id=c.pk)
+            for k, tr in enumerate(rows)
+            for c in categories[: 1 + k % len(categories)]
+        )
+
+    client = Client()
+    client.force_login(dpo)
+    client.get("/transfers/")  # warm up (content types, session)
+
+    def measure() -> tuple[int, float, int]:
+        start = time.perf_counter()
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get("/transfers/")
+        elapsed = time.perf_counter() - start
+        assert response.status_code == 200, response.status_code
+        return len(ctx.captured_queries), elapsed, response.content.count(b"data-request=")
+
+    add(10)
+    few_queries, few_s, few_rows = measure()
+    add(990)
+    many_queries, many_s, many_rows = measure()
+    print("Part 2: DPO queue page (/transfers/)")
+    print(f"  database: {connection.vendor}")
+    for total, (queries, seconds, rows) in (
+        (10, (few_queries, few_s, few_rows)),
+        (1000, (many_queries, many_s, many_rows)),
+    ):
+        print(
+            f"  {total:5d} submitted requests ({rows} rows on page 1): "
+            f"{queries} queries, {seconds * 1000:6.1f} ms"
+        )
+    if few_queries != many_queries:
+        print("  FAIL: the number of queries grows with the number of requests (N+1).")
+        return 1
+    print("  OK: the same number of queries for 10 and 1,000 requests.")
+    return 0
 
 
 if __name__ == "__main__":

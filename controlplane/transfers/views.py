@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -25,6 +26,8 @@ from controlplane.transfers.models import (
     TransferStatus,
 )
 
+QUEUE_PAGE_SIZE = 100
+
 
 def _error_text(error) -> str:
     if isinstance(error, ValidationError):
@@ -45,11 +48,16 @@ def queue(request):
         special=special,
     )
     action = "view" if is_auditor(request.user) else "approve_transfers"
+    page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "transfers/queue.html",
         {
-            "rows": rows,
+            "rows": page.object_list,
+            "page": page,
+            "query": query.urlencode(),
             "regions": regions_for(request.user, action),
             "statuses": TransferStatus.choices,
             "bases": BASIS_CHOICES,
