@@ -225,7 +225,7 @@ def models_by_regions(user) -> Matrix:
             "status",
             "is_desired",
             "decided_at",
-            "version__pk",
+            "version__id",
             "version__version",
             "version__digest",
             "version__model_id",

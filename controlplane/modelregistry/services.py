@@ -356,7 +356,7 @@ def _locked(approval: DeploymentApproval) -> DeploymentApproval:
     # The model's row first: every decision on one model serialises here.
     MLModel.objects.select_for_update().get(pk=approval.model_id)
     return (
-        DeploymentApproval.objects.select_for_update()
+        DeploymentApproval.objects.select_for_update(of=("self",))
         .select_related("version__model", "region__jurisdiction", "decided_by", "model")
         .get(pk=approval.pk)
     )
