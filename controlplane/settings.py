@@ -181,6 +181,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One schema name for a choice set that several fields share.
+    "ENUM_NAME_OVERRIDES": {
+        "PartyRoleEnum": "controlplane.transfers.models.ROLE_CHOICES",
+        "LegalBasisEnum": "controlplane.transfers.models.BASIS_CHOICES",
+    },
 }
 
 # --- Celery ---

@@ -28,7 +28,7 @@ class PartyFactsSerializer(serializers.Serializer):
     id = serializers.IntegerField(required=False)
     name = serializers.CharField(required=False, max_length=200)
     country = serializers.CharField(required=False, max_length=2)
-    role = serializers.ChoiceField(choices=p.ROLES, required=False)
+    role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False)
     certifications = serializers.ListField(
         child=serializers.ChoiceField(choices=list(p.CERTIFICATIONS)), required=False
     )
@@ -65,9 +65,9 @@ class EvaluateSerializer(serializers.Serializer):
     exporter = PartyFactsSerializer()
     importer = PartyFactsSerializer()
     data_categories = serializers.ListField(child=serializers.CharField(), allow_empty=False)
-    frequency = serializers.ChoiceField(choices=p.FREQUENCIES, default=p.ONE_OFF)
+    frequency = serializers.ChoiceField(choices=FREQUENCY_CHOICES, default=p.ONE_OFF)
     derogation = serializers.ChoiceField(
-        choices=list(p.DEROGATIONS), required=False, allow_null=True, default=None
+        choices=DEROGATION_CHOICES, required=False, allow_null=True, default=None
     )
     chosen_mechanism = serializers.CharField(required=False, allow_null=True, default=None)
     on = serializers.DateField(required=False, allow_null=True, default=None)
