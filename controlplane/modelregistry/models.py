@@ -6,6 +6,8 @@ A version is immutable once any region approved it (``frozen_at`` is set by the 
 the artifact in another region is not a change: the digest pins the content.
 """
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -239,7 +241,7 @@ class ArtifactLocation(models.Model):
     def clean(self):
         if "://" not in (self.uri or ""):
             raise ValidationError({"uri": "Give a URI with a scheme, e.g. s3://bucket/key."})
-        if "@" in (self.uri or "").split("://", 1)[1].split("/", 1)[0]:
+        if urlsplit(self.uri).password:  # abfss://container@account is fine, user:pw@ is not
             raise ValidationError({"uri": "Do not put credentials in an artifact URI."})
 
 

@@ -460,3 +460,24 @@ def test_federated_needs_the_approver_to_confirm_parameters_only(reg):
     assert a.confirmed == ["FEDERATED_CONFIRM_PARAMETERS_ONLY"]
     event = AuditEvent.objects.get(action="deployment.approved")
     assert event.data["confirmed"] == ["FEDERATED_CONFIRM_PARAMETERS_ONLY"]
+
+
+@pytest.mark.parametrize(
+    "uri, ok",
+    [
+        ("abfss://models@euwest.dfs.core.windows.net/fraud/1.0", True),
+        ("s3://models-eu-central/fraud/1.0", True),
+        ("https://user:secret@models.example.com/fraud/1.0", False),
+        ("models-eu-central/fraud/1.0", False),
+    ],
+)
+def test_artifact_uris_have_a_scheme_and_no_credentials(reg, uri, ok):
+    mv = reg.version("1.0", artifacts={})
+    call = lambda: services.artifact_location_add(  # noqa: E731
+        version=mv, region=reg.estate.eu_west, uri=uri, by=reg.estate.ml_engineer
+    )
+    if ok:
+        assert call().uri == uri
+    else:
+        with pytest.raises(ValidationError):
+            call()
