@@ -454,7 +454,9 @@ def mechanism_end(
             obj=m,
             data={"key": m.key, "ends_on": m.ends_on, "reason": reason},
         )
-        outcome = reevaluate_dependents(mechanism=m, by=by, on=max(today(), m.ends_on), reason="")
+        # Dependents are judged as of today: with an end date still ahead they keep their
+        # basis until then, and the daily check suspends them on that day.
+        outcome = reevaluate_dependents(mechanism=m, by=by, on=today(), reason="")
     return m, outcome
 
 
@@ -471,6 +473,13 @@ def check_expiries(*, on: date | None = None, warn_days: int = EXPIRY_WARNING_DA
             ends_on=m.ends_on,
         )
         summary["expired_mechanisms"].append(m.key)
+    ended_with_dependents = (
+        Mechanism.objects.exclude(status=p.IN_FORCE)
+        .filter(ends_on__lte=on, relied_on_by__status__in=IN_EFFECT)
+        .distinct()
+    )
+    for m in ended_with_dependents:  # ended earlier with an end date that has now come
+        reevaluate_dependents(mechanism=m, by=SYSTEM, on=on)
     contracts = Mechanism.objects.filter(
         status=p.IN_FORCE,
         kind__in=[p.KIND_SCC, p.KIND_IDTA, p.KIND_UK_ADDENDUM],

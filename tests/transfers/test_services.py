@@ -350,3 +350,24 @@ def test_active_transfer_covers_by_jurisdiction_and_parent_category(new_request,
         source_jurisdiction="EEA",
         destination_region=world.estate.ap_northeast,
     )
+
+
+def test_an_end_date_ahead_keeps_dependents_until_that_day(new_request, world):
+    today = timezone.localdate()
+    tr = new_request()
+    services.transfer_request_approve(request=tr, by=world.estate.dpo_eu)
+    _, outcome = services.mechanism_end(
+        mechanism=world.scc,
+        by=world.estate.dpo_eu,
+        status=p.REVOKED,
+        reason="Terminated with two weeks' notice.",
+        ends_on=today + timedelta(days=14),
+    )
+    tr.refresh_from_db()
+    assert outcome["suspended"] == [] and tr.status == "approved"
+    services.check_expiries(on=today + timedelta(days=13))
+    tr.refresh_from_db()
+    assert tr.status == "approved"
+    services.check_expiries(on=today + timedelta(days=14))
+    tr.refresh_from_db()
+    assert tr.status == "suspended" and tr.suspended_because == world.scc
