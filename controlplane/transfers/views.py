@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from controlplane.errors import ConflictError, DomainError, NotAllowed
-from controlplane.permissions import can, is_auditor, regions_for, restrict
+from controlplane.permissions import can, is_auditor, regions_for, restrict, sees_every_region
 from controlplane.transfers import policy as p
 from controlplane.transfers import reference_data, selectors, services
 from controlplane.transfers.forms import (
@@ -36,6 +36,9 @@ def _error_text(error) -> str:
 
 
 def queue(request):
+    user = request.user
+    if not (sees_every_region(user) or regions_for(user, "approve_transfers").exists()):
+        return redirect("transfers:mine")  # people who decide nothing follow their own requests
     status = request.GET.get("status", TransferStatus.SUBMITTED)
     region = request.GET.get("region") or None
     basis = request.GET.get("basis") or None

@@ -100,6 +100,17 @@ def test_evaluate_rejects_unknown_values_naming_the_field(world, client, change,
     assert field in response.json(), response.json()
 
 
+def test_auditors_may_use_the_dry_run(world, client):
+    client.force_login(world.estate.auditor)
+    assert evaluate(client, ISSUE_EXAMPLE).status_code == 200
+
+
+def test_people_who_decide_nothing_land_on_their_own_requests(world, client):
+    client.force_login(world.estate.requester)
+    response = client.get("/transfers/")
+    assert response.status_code == 302 and response.url == "/transfers/mine/"
+
+
 def test_evaluate_does_not_reveal_regions_the_user_cannot_see(world, client):
     client.force_login(world.estate.requester)  # no access to uk-south
     response = evaluate(client, dict(ISSUE_EXAMPLE, source_region="uk-south"))

@@ -5,6 +5,7 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,8 +24,18 @@ from controlplane.transfers.api.serializers import (
 from controlplane.transfers.models import Mechanism, Party, TransferRecord, TransferRequest
 
 
+class SignedInPeople(BasePermission):
+    """The dry run changes nothing, so auditors may use it too."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active)
+
+
 class EvaluateView(APIView):
     """Dry run: the engine's decision for the given facts. Nothing is saved."""
+
+    permission_classes = [SignedInPeople]
 
     @extend_schema(request=EvaluateSerializer, responses={200: dict})
     def post(self, request):
