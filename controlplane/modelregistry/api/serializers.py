@@ -1,3 +1,5 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from controlplane.modelregistry.models import (
@@ -53,11 +55,13 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "frozen_at",
         ]
 
-    def get_base_version(self, obj):
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_base_version(self, obj) -> dict | None:
         base = obj.base_version
         return {"model": base.model.name, "version": base.version} if base else None
 
-    def get_artifacts(self, obj):
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+    def get_artifacts(self, obj) -> dict:
         return {a.region.slug: a.uri for a in obj.artifacts.all()}
 
 

@@ -7,9 +7,9 @@ errors through the shared exception handler (400 / 403 / 409).
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from controlplane.modelregistry import selectors, services
 from controlplane.modelregistry.api import serializers as s
@@ -143,14 +143,21 @@ def _approval(request, pk) -> DeploymentApproval:
         raise Http404 from None
 
 
-class DeploymentDetail(APIView):
-    def get(self, request, pk):
-        return Response(s.DeploymentSerializer(_approval(request, pk)).data)
+class DeploymentDetail(generics.RetrieveAPIView):
+    """One deployment's status and the cross-border check's findings."""
+
+    serializer_class = s.DeploymentSerializer
+
+    def get_object(self):
+        return _approval(self.request, self.kwargs["pk"])
 
 
-class DeploymentDecide(APIView):
+class DeploymentDecide(generics.GenericAPIView):
     """``POST {"decision": "approve"|"reject", "note": "...", "confirmed": [codes]}``."""
 
+    serializer_class = s.DecisionSerializer
+
+    @extend_schema(request=s.DecisionSerializer, responses=s.DeploymentSerializer)
     def post(self, request, pk):
         approval = _approval(request, pk)
         incoming = s.DecisionSerializer(data=request.data)
@@ -165,7 +172,12 @@ class DeploymentDecide(APIView):
         return Response(s.DeploymentSerializer(DEPLOYMENTS.get(pk=approval.pk)).data)
 
 
-class DeploymentRetire(APIView):
+class DeploymentRetire(generics.GenericAPIView):
+    """Retire an approved deployment; retiring the desired one rolls the region back."""
+
+    serializer_class = s.RetireSerializer
+
+    @extend_schema(request=s.RetireSerializer, responses=s.DeploymentSerializer)
     def post(self, request, pk):
         approval = _approval(request, pk)
         incoming = s.RetireSerializer(data=request.data)
