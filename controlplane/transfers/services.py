@@ -307,6 +307,34 @@ def transfer_request_activate(*, request: TransferRequest, by) -> TransferReques
     return tr
 
 
+def transfer_request_reinstate(*, request: TransferRequest, by) -> TransferRequest:
+    """A DPO brings a suspended transfer back once the engine finds a basis again."""
+    _ensure_writer(by)
+    with transaction.atomic():
+        tr = _locked(request)
+        _check_decider(tr, by)
+        if tr.status != TransferStatus.SUSPENDED:
+            raise ConflictError(f"{tr} is {tr.get_status_display().lower()}, not suspended.")
+        decision = evaluate_request(tr)
+        if not decision.allowed:
+            codes = ", ".join(f.code for f in decision.blocking)
+            raise DomainError(
+                f"The policy engine still blocks {tr} ({codes}); it stays suspended.",
+                code="blocked",
+            )
+        if tr.expires_on and tr.expires_on <= today():
+            raise DomainError(f"The approval of {tr} expired on {tr.expires_on}.")
+        tr.status = TransferStatus.APPROVED
+        tr.suspended_because = None
+        tr.ended_at = None
+        tr.end_reason = ""
+        tr.save()
+        record_event(actor=by, action="transfer.reinstated", obj=tr, data=_decision_summary(tr))
+        region = tr.source_region
+        transaction.on_commit(lambda: _region_changed(region))
+    return tr
+
+
 def transfer_request_revoke(*, request: TransferRequest, by, reason: str) -> TransferRequest:
     """A DPO withdraws an approval (or ends a suspended transfer for good)."""
     _ensure_writer(by)

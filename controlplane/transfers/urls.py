@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/approve/", views.approve, name="approve"),
     path("<int:pk>/reject/", views.reject, name="reject"),
     path("<int:pk>/revoke/", views.revoke, name="revoke"),
+    path("<int:pk>/reinstate/", views.reinstate, name="reinstate"),
     path("mechanisms/", views.mechanisms, name="mechanisms"),
     path("mechanisms/<int:pk>/", views.mechanism_detail, name="mechanism"),
     path("mechanisms/<int:pk>/end/", views.mechanism_end, name="mechanism_end"),

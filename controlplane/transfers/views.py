@@ -132,6 +132,7 @@ def detail(request, pk):
             "may_decide": may_decide and not own and tr.status == TransferStatus.SUBMITTED,
             "four_eyes_block": may_decide and own and tr.status == TransferStatus.SUBMITTED,
             "may_submit": own and tr.status == TransferStatus.DRAFT,
+            "may_reinstate": may_decide and not own and tr.status == TransferStatus.SUSPENDED,
             "may_revoke": may_decide
             and tr.status in (TransferStatus.APPROVED, TransferStatus.ACTIVE, "suspended"),
             "approve_form": ApproveForm(),
@@ -231,6 +232,17 @@ def revoke(request, pk):
             request=tr, by=request.user, reason=form.cleaned_data["reason"]
         ),
         f"{tr} revoked.",
+    )
+
+
+@require_POST
+def reinstate(request, pk):
+    tr = _decidable(request, pk)
+    return _run(
+        request,
+        tr,
+        lambda: services.transfer_request_reinstate(request=tr, by=request.user),
+        f"{tr} reinstated on its new basis.",
     )
 
 

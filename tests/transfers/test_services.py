@@ -371,3 +371,34 @@ def test_an_end_date_ahead_keeps_dependents_until_that_day(new_request, world):
     services.check_expiries(on=today + timedelta(days=14))
     tr.refresh_from_db()
     assert tr.status == "suspended" and tr.suspended_because == world.scc
+
+
+def test_a_suspended_transfer_is_reinstated_once_a_new_basis_exists(new_request, world):
+    tr = new_request()
+    services.transfer_request_approve(request=tr, by=world.estate.dpo_eu)
+    services.mechanism_end(
+        mechanism=world.scc, by=world.estate.dpo_eu, status=p.REVOKED, reason="Re-papering"
+    )
+    with pytest.raises(DomainError, match="still blocks"):
+        services.transfer_request_reinstate(request=tr, by=world.estate.dpo_eu)
+    new_scc = services.mechanism_save(
+        mechanism=Mechanism(
+            kind=p.KIND_SCC,
+            key="scc-acme-bangalore-2",
+            name="SCCs Acme / Bangalore (2026)",
+            valid_from=timezone.localdate() - timedelta(days=1),
+            exporter=world.acme,
+            importer=world.bangalore,
+            module=2,
+            tia_on=timezone.localdate(),
+            tia_outcome=p.TIA_NO_CONCERNS,
+        ),
+        by=None,
+    )
+    with pytest.raises(NotAllowed):
+        services.transfer_request_reinstate(request=tr, by=world.estate.dpo_us)
+    services.transfer_request_reinstate(request=tr, by=world.estate.dpo_eu)
+    tr.refresh_from_db()
+    assert tr.status == "approved" and tr.policy_mechanism == new_scc
+    assert tr.suspended_because is None
+    assert actions_for(tr)[-1] == "transfer.reinstated"

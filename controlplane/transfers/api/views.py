@@ -126,6 +126,12 @@ class TransferRequestViewSet(
             )
         )
 
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def reinstate(self, request, pk=None):
+        tr = self._decidable(pk)
+        return self._answer(services.transfer_request_reinstate(request=tr, by=request.user))
+
     @extend_schema(request=ReasonSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
