@@ -466,6 +466,28 @@ def deployment_reject(*, approval: DeploymentApproval, by, reason: str) -> Deplo
     return approval
 
 
+def _rollback_target(approval: DeploymentApproval):
+    """The most recently approved version of the model in the region that the cross-border
+    check still allows. A fallback that has become blocked since (a transfer it relied on
+    ended) is passed over, stays approved but not desired, and the audit event names it."""
+    candidates = (
+        DeploymentApproval.objects.filter(
+            model_id=approval.model_id,
+            region_id=approval.region_id,
+            status=DeploymentStatus.APPROVED,
+        )
+        .select_related("version__model", "region__jurisdiction")
+        .order_by("-decided_at", "-pk")
+    )
+    skipped = {}
+    for candidate in candidates:
+        decision = check_deployment(version=candidate.version, region=candidate.region)
+        if decision.allowed:
+            return candidate, skipped
+        skipped[str(candidate.version)] = [f.code for f in decision.blocking]
+    return None, skipped
+
+
 def deployment_retire(*, approval: DeploymentApproval, by, reason: str = "") -> DeploymentApproval:
     """Retire an approved deployment. Retiring the desired one rolls back to the previously
     approved version of the model in that region, or leaves the region without one."""
@@ -489,18 +511,9 @@ def deployment_retire(*, approval: DeploymentApproval, by, reason: str = "") -> 
         approval.retired_at = timezone.now()
         approval.retire_reason = (reason or "").strip()
         approval.save()
-        fallback = None
+        fallback, skipped = None, {}
         if was_desired:
-            fallback = (
-                DeploymentApproval.objects.filter(
-                    model_id=approval.model_id,
-                    region_id=approval.region_id,
-                    status=DeploymentStatus.APPROVED,
-                )
-                .select_related("version")
-                .order_by("-decided_at", "-pk")
-                .first()
-            )
+            fallback, skipped = _rollback_target(approval)
             if fallback is not None:
                 fallback.is_desired = True
                 fallback.save(update_fields=["is_desired"])
@@ -513,6 +526,7 @@ def deployment_retire(*, approval: DeploymentApproval, by, reason: str = "") -> 
                 "reason": approval.retire_reason,
                 "was_desired": was_desired,
                 "rolled_back_to": str(fallback.version) if fallback else None,
+                "skipped_fallbacks": skipped,
             },
         )
         if was_desired:

@@ -481,3 +481,26 @@ def test_artifact_uris_have_a_scheme_and_no_credentials(reg, uri, ok):
     else:
         with pytest.raises(ValidationError):
             call()
+
+
+def test_rollback_passes_over_a_fallback_that_the_check_now_blocks(reg, approved_transfer):
+    from controlplane.transfers import services as transfer_services
+
+    e = reg.estate
+    tr = approved_transfer(["user.financial"])
+    eea = reg.version("1.0")  # EEA personal data: allowed in us-east only thanks to tr
+    synthetic = reg.version("0.9", mode="synthetic", personal=False)
+    request_and_approve(synthetic, e.us_east, by=e.ml_engineer, approver=e.dpo_us)
+    request_and_approve(eea, e.us_east, by=e.ml_engineer, approver=e.dpo_us)
+    newest = request_and_approve(
+        reg.version("1.1", mode="synthetic", personal=False),
+        e.us_east,
+        by=e.ml_engineer,
+        approver=e.dpo_us,
+    )
+    transfer_services.transfer_request_revoke(request=tr, by=e.dpo_eu, reason="contract ended")
+
+    services.deployment_retire(approval=newest, by=e.dpo_us)
+    assert [d["version"] for d in desired_versions_for_region(e.us_east)] == ["0.9"]
+    event = AuditEvent.objects.filter(action="deployment.retired").latest("sequence")
+    assert event.data["skipped_fallbacks"] == {"fraud 1.0": ["NO_COVERING_TRANSFER"]}
