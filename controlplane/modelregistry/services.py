@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from controlplane.audit.services import record_event
@@ -342,7 +342,13 @@ def deployment_request(
         )
         _apply(approval, check_deployment(version=version, region=region))
         approval.full_clean()
-        approval.save()
+        try:
+            with transaction.atomic():
+                approval.save()
+        except IntegrityError:  # a concurrent request for the same version and region won
+            raise ConflictError(
+                f"{version} already has an open deployment to {region.slug}."
+            ) from None
         record_event(
             actor=by,
             action="deployment.requested",

@@ -66,3 +66,15 @@ def test_two_decisions_on_one_request_end_with_one(reg, postgres, make_user):
     assert len(conflicts) == 1, results
     approval.refresh_from_db()
     assert approval.status in ("approved", "rejected")
+
+
+def test_two_identical_requests_at_once_create_one(reg, postgres):
+    e = reg.estate
+    mv = reg.version("1.0")
+    results = run_at_once(
+        lambda: services.deployment_request(version=mv, region=e.eu_west, by=e.ml_engineer),
+        lambda: services.deployment_request(version=mv, region=e.eu_west, by=e.ml_engineer),
+    )
+    assert sum(isinstance(r, DeploymentApproval) for r in results) == 1, results
+    assert sum(isinstance(r, ConflictError) for r in results) == 1, results
+    assert DeploymentApproval.objects.filter(version=mv, region=e.eu_west).count() == 1
