@@ -15,6 +15,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # First: agents poll this often, so it must resolve before the long API lists.
+    path("api/v1/agent/", include("controlplane.distribution.api.agent_urls")),
     path("", web_views.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -100,6 +100,7 @@ def publish_region(*, region, reason: str = "", force: bool = False, by=None, no
 
 def _after_publish(bundle: ConfigBundle, delivery_ids: list[int]) -> None:
     cache.delete(head_cache_key(bundle.region_id))
+    _memo.pop(head_cache_key(bundle.region_id), None)
     if conf.push_enabled():
         queue_deliveries(delivery_ids)
 
@@ -157,14 +158,33 @@ def head_cache_key(region_id) -> str:
     return f"distribution:head:{region_id}"
 
 
+# A one-second memo in front of the shared cache, for the poll path of this process.
+_MEMO_SECONDS = 1.0
+_memo: dict = {}
+
+
+def _memo_get(key: str, now: float):
+    hit = _memo.get(key)
+    return hit[1] if hit is not None and hit[0] > now else None
+
+
+def _memo_set(key: str, value, now: float) -> None:
+    if len(_memo) > 10_000:
+        _memo.clear()
+    _memo[key] = (now + _MEMO_SECONDS, value)
+
+
 def bundle_head(region_id: int) -> dict | None:
     """``{"version", "digest", "freshness"}`` of the region's bundle, from the cache.
 
     On a miss, one query; the freshness statement is re-signed when half its life is gone.
     """
     key = head_cache_key(region_id)
-    head = cache.get(key)
     now = time.time()
+    head = _memo_get(key, now)
+    if head is not None and head["fresh_until"] - now > conf.freshness_ttl().total_seconds() / 2:
+        return head
+    head = cache.get(key)
     if head is None:
         row = (
             ConfigBundle.objects.filter(region_id=region_id)
@@ -190,6 +210,7 @@ def bundle_head(region_id: int) -> dict | None:
         )
         head["fresh_until"] = now + ttl
         cache.set(key, head, conf.head_cache_seconds())
+    _memo_set(key, head, now)
     return head
 
 
@@ -219,12 +240,18 @@ def _auth_key(token_hash: str) -> str:
 
 
 def authenticate_agent(token: str) -> AgentPrincipal | None:
-    """Token -> agent, cached; records the heartbeat with at most one UPDATE per half interval."""
+    """Token -> agent, cached; records the heartbeat with at most one UPDATE per poll interval.
+
+    Drift turns ``unknown`` after three silent intervals, so one write per interval is enough.
+    """
     if not token or not token.startswith("sva_"):
         return None
     token_hash = hash_token(token)
     key = _auth_key(token_hash)
-    entry = cache.get(key)
+    now = time.time()
+    entry = _memo_get(key, now)
+    if entry is None:
+        entry = cache.get(key)
     fetched = entry is None
     if fetched:
         row = (
@@ -242,13 +269,13 @@ def authenticate_agent(token: str) -> AgentPrincipal | None:
             "poll_interval": row["poll_interval"],
             "seen": row["last_seen"].timestamp() if row["last_seen"] else 0.0,
         }
-    now = time.time()
-    if now - entry["seen"] >= max(1.0, entry["poll_interval"] / 2):
+    if now - entry["seen"] >= max(1.0, entry["poll_interval"]):
         Agent.objects.filter(pk=entry["id"]).update(last_seen=timezone.now())
-        entry["seen"] = now
+        entry = {**entry, "seen": now}
         cache.set(key, entry, conf.agent_auth_cache_seconds())
     elif fetched:
         cache.set(key, entry, conf.agent_auth_cache_seconds())
+    _memo_set(key, entry, now)
     return AgentPrincipal(
         id=entry["id"],
         name=entry["name"],
@@ -363,9 +390,19 @@ def _check_may_manage(by, region) -> None:
 
 
 def _forget_token(token_hash: str) -> None:
-    """Drop the cached identity now and again after commit (a poll may re-cache it between)."""
-    cache.delete(_auth_key(token_hash))
-    transaction.on_commit(lambda: cache.delete(_auth_key(token_hash)))
+    """Drop the cached identity now and again after commit (a poll may re-cache it between).
+
+    Other processes may keep it in their one-second memo for at most that second.
+    """
+    key = _auth_key(token_hash)
+    cache.delete(key)
+    _memo.pop(key, None)
+
+    def forget():
+        cache.delete(key)
+        _memo.pop(key, None)
+
+    transaction.on_commit(forget)
 
 
 def agent_enroll(*, region, name: str, callback_url: str = "", poll_interval: int = 30, by=None):

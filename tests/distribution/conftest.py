@@ -7,8 +7,10 @@ from controlplane.distribution import services, signing
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
+    services._memo.clear()
     yield
     cache.clear()
+    services._memo.clear()
 
 
 @pytest.fixture

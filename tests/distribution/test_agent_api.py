@@ -74,13 +74,13 @@ def test_long_poll_times_out_with_a_304(client, enrolled, settings):
     assert response.status_code == 304
 
 
-def test_heartbeat_is_one_update_per_half_interval(client, enrolled):
+def test_heartbeat_is_one_update_per_interval(client, enrolled):
     agent, token = enrolled
     with time_machine.travel(timezone.now(), tick=False) as clock:
         client.get(BUNDLE, **auth(token))
         first = Agent.objects.get(pk=agent.pk).last_seen
         assert first is not None
-        clock.shift(timedelta(seconds=5))
+        clock.shift(timedelta(seconds=20))
         client.get(BUNDLE, **auth(token))
         assert Agent.objects.get(pk=agent.pk).last_seen == first
         clock.shift(timedelta(seconds=15))

@@ -93,6 +93,7 @@ def keys(settings, tmp_path):
 @pytest.fixture
 def world(keys, postgres, redis_url, live_server, estate, settings, tmp_path):
     root = keys
+    services._memo.clear()
     cache.clear()
     db = connection.settings_dict
     env = {

@@ -1,14 +1,10 @@
-from django.urls import path
+"""People's read-only view of agents and their drift (the agents' own API is agent_urls)."""
+
 from rest_framework.routers import SimpleRouter
 
-from controlplane.distribution.api import people, views
+from controlplane.distribution.api import people
 
 router = SimpleRouter()
 router.register("agents", people.AgentViewSet, basename="agent")
 
-urlpatterns = [
-    path("agent/bundle", views.bundle, name="agent-bundle"),
-    path("agent/status", views.StatusView.as_view(), name="agent-status"),
-    path("agent/transfers", views.TransfersView.as_view(), name="agent-transfers"),
-    *router.urls,
-]
+urlpatterns = router.urls
