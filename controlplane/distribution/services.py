@@ -174,14 +174,15 @@ def _memo_set(key: str, value, now: float) -> None:
     _memo[key] = (now + _MEMO_SECONDS, value)
 
 
-def bundle_head(region_id: int) -> dict | None:
+def bundle_head(region_id: int, *, memo: bool = False) -> dict | None:
     """``{"version", "digest", "freshness"}`` of the region's bundle, from the cache.
 
     On a miss, one query; the freshness statement is re-signed when half its life is gone.
+    ``memo=True`` (the poll path only) may answer from this process's one-second memo.
     """
     key = head_cache_key(region_id)
     now = time.time()
-    head = _memo_get(key, now)
+    head = _memo_get(key, now) if memo else None
     if head is not None and head["fresh_until"] - now > conf.freshness_ttl().total_seconds() / 2:
         return head
     head = cache.get(key)
@@ -239,7 +240,7 @@ def _auth_key(token_hash: str) -> str:
     return f"distribution:agent-auth:{token_hash}"
 
 
-def authenticate_agent(token: str) -> AgentPrincipal | None:
+def authenticate_agent(token: str, *, memo: bool = False) -> AgentPrincipal | None:
     """Token -> agent, cached; records the heartbeat with at most one UPDATE per poll interval.
 
     Drift turns ``unknown`` after three silent intervals, so one write per interval is enough.
@@ -249,7 +250,7 @@ def authenticate_agent(token: str) -> AgentPrincipal | None:
     token_hash = hash_token(token)
     key = _auth_key(token_hash)
     now = time.time()
-    entry = _memo_get(key, now)
+    entry = _memo_get(key, now) if memo else None
     if entry is None:
         entry = cache.get(key)
     fetched = entry is None

@@ -1,11 +1,12 @@
 """End to end with real processes: a live server, a Celery worker and the agent CLI.
 
-The state change is a residency-rule change made through the estate service (the model
-registry's deployment approval will call the same ``region_changed`` listeners once it lands).
+The state changes: a DPO approving a model deployment (model registry), and residency-rule
+changes through the estate service; both reach publishing through the same listeners.
 Needs PostgreSQL (the worker and the live server share the test database) and Redis (the broker
 both sides see); skips on the embedded defaults and fails under REQUIRE_SERVICES=1.
 """
 
+import hashlib
 import json
 import os
 import signal
@@ -153,6 +154,43 @@ def change_state(world, tag):
     return ConfigBundle.objects.filter(region=world.estate.eu_central).latest()
 
 
+def approve_deployment(world, label):
+    """An ML engineer registers a regional EEA model version; the EU DPO approves it here."""
+    from controlplane.modelregistry import services as registry
+    from regions.models import DataCategory, Jurisdiction
+
+    e = world.estate
+    model = registry.model_create(
+        name="scoring-" + label.replace(".", "-"),
+        purpose="Scores",
+        owner_team="Risk",
+        by=e.ml_engineer,
+    )
+    version = registry.version_register(
+        model=model,
+        version=label,
+        digest="sha256:" + hashlib.sha256(label.encode()).hexdigest(),
+        framework="xgboost 2.1",
+        metrics={"auc": 0.9},
+        training_mode="regional",
+        contains_personal_data=True,
+        training_jurisdictions=[Jurisdiction.objects.get(code="EEA")],
+        data_categories=[DataCategory.objects.get(key="user.financial")],
+        base_version=None,
+        participating_regions=[],
+        artifacts={e.eu_central: f"s3://models-eu-central/{label}"},
+        by=e.ml_engineer,
+    )
+    approval = registry.deployment_request(version=version, region=e.eu_central, by=e.ml_engineer)
+    registry.deployment_approve(approval=approval, by=e.dpo_eu)  # commits; publishes on commit
+    return version, ConfigBundle.objects.filter(region=e.eu_central).latest()
+
+
+def applied_content(world):
+    bundle = world.tmp / "agent-state" / "bundle.json"
+    return json.loads(bundle.read_text())["payload"]["content"]
+
+
 def applied_version(world):
     state = world.tmp / "agent-state" / "state.json"
     return json.loads(state.read_text())["version"] if state.exists() else None
@@ -174,7 +212,7 @@ def test_push_applies_within_seconds_then_polling_catches_up_without_push(world,
     )
 
     started = time.monotonic()
-    bundle = change_state(world, "push-1")
+    model_version, bundle = approve_deployment(world, "7.1.0")
     assert bundle.version == first + 1
     _wait_for(
         lambda: applied_version(world) == bundle.version,
@@ -184,6 +222,7 @@ def test_push_applies_within_seconds_then_polling_catches_up_without_push(world,
     )
     push_seconds = time.monotonic() - started
     assert push_seconds < 10
+    assert model_version.digest in {m["digest"] for m in applied_content(world)["models"]}
     _wait_for(
         lambda: Delivery.objects.filter(bundle=bundle, state="delivered").exists(),
         timeout=10,

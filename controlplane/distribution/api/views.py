@@ -40,12 +40,12 @@ def _with_head(response: HttpResponse, head: dict) -> HttpResponse:
 
 @require_safe
 def bundle(request):
-    principal = services.authenticate_agent(bearer_token(request))
+    principal = services.authenticate_agent(bearer_token(request), memo=True)
     if principal is None:
         response = JsonResponse({"detail": "Unknown or revoked agent token."}, status=401)
         response["WWW-Authenticate"] = 'Bearer realm="agent"'
         return response
-    head = services.bundle_head(principal.region_id)
+    head = services.bundle_head(principal.region_id, memo=True)
     if head is None:
         return JsonResponse({"detail": "No bundle has been published for this region."}, status=404)
     known = _etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
