@@ -28,11 +28,14 @@ class RecordSerializer(serializers.Serializer):
     importer_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     idempotency_key = serializers.RegexField(r"^[A-Za-z0-9._:-]{1,100}$", required=False)
 
-    def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError(f"unknown fields: {', '.join(sorted(unknown))}")
-        return attrs
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = set(data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {"non_field_errors": [f"unknown fields: {', '.join(sorted(unknown))}"]}
+                )
+        return super().to_internal_value(data)
 
 
 class PayloadSerializer(serializers.Serializer):

@@ -1,0 +1,106 @@
+"""Transfers in the bundle, and the transfer log reported by agents (the register's service)."""
+
+import pytest
+
+from controlplane.distribution import services
+from controlplane.distribution.models import ConfigBundle
+from controlplane.transfers import policy as tp
+from controlplane.transfers import services as transfer_services
+from controlplane.transfers.models import Mechanism, Party, TransferRecord
+from controlplane.transfers.reference_data import load_reference_mechanisms
+from regions.models import Country, DataCategory, Jurisdiction
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/agent/transfers"
+
+
+@pytest.fixture
+def approved(estate, bundle_keys, django_capture_on_commit_callbacks):
+    """eu-central -> us-east under the EU-US DPF adequacy decision, approved by the EU DPO."""
+    load_reference_mechanisms(Mechanism, Jurisdiction, Country)
+    de, us = Country.objects.get(code="DE"), Country.objects.get(code="US")
+    exporter = Party.objects.create(
+        name="Acme GmbH", country=de, role=tp.CONTROLLER, hints=["commercial_organisation"]
+    )
+    importer = Party.objects.create(
+        name="Acme US Inc",
+        country=us,
+        role=tp.CONTROLLER,
+        certifications=[tp.CERT_EU_US_DPF],
+        hints=["commercial_organisation"],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        tr = transfer_services.transfer_request_create(
+            by=estate.requester,
+            source_region=estate.eu_central,
+            destination_region=estate.us_east,
+            exporter=exporter,
+            importer=importer,
+            data_categories=list(DataCategory.objects.filter(key="user.contact.email")),
+            purpose="Support tickets",
+            data_subjects="EU customers",
+            frequency=tp.RECURRING,
+            submit=True,
+        )
+        assert tr.policy_allowed, tr.policy_findings
+        return transfer_services.transfer_request_approve(request=tr, by=estate.dpo_eu)
+
+
+def test_an_approved_transfer_is_in_both_regions_bundles(approved, estate):
+    eu = ConfigBundle.objects.filter(region=estate.eu_central).latest().payload["content"]
+    assert [
+        (t["id"], t["direction"], t["to_region"], t["categories"]) for t in eu["transfers"]
+    ] == [(f"TR-{approved.pk}", "outgoing", "us-east", ["user.contact.email"])]
+    services.publish_region(region=estate.us_east)
+    us = ConfigBundle.objects.filter(region=estate.us_east).latest().payload["content"]
+    assert [(t["direction"], t["from_jurisdiction"]) for t in us["transfers"]] == [
+        ("incoming", "EEA")
+    ]
+
+
+def _post(client, token, records):
+    return client.post(
+        URL,
+        {"records": records},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+
+def test_agent_reports_executed_transfers_into_the_register(client, approved, estate):
+    agent, token = services.agent_enroll(region=estate.eu_central, name="eu-1")
+    record = {
+        "destination_country": "US",
+        "destination_region": "us-east",
+        "categories": ["user.contact.email"],
+        "volume": 120,
+        "executed_at": "2026-03-02T10:00:00Z",
+        "idempotency_key": "eu-1:batch-1",
+    }
+    outside = {**record, "categories": ["user.health"], "idempotency_key": "eu-1:batch-2"}
+    response = _post(client, token, [record, outside])
+    assert response.status_code == 201, response.content
+    covered, violation = response.json()["records"]
+    assert covered["violation"] is False and violation["violation"] is True
+    stored = TransferRecord.objects.get(pk=covered["id"])
+    assert stored.source_region == estate.eu_central and stored.request_id == approved.pk
+    assert stored.reported_by == str(agent)
+    # A retry stores nothing new.
+    assert _post(client, token, [record]).json()["records"][0]["id"] == covered["id"]
+    assert TransferRecord.objects.count() == 2
+
+
+def test_transfer_reports_are_strict(client, estate, bundle_keys):
+    agent, token = services.agent_enroll(region=estate.eu_central, name="eu-1")
+    base = {
+        "destination_country": "US",
+        "categories": ["user.contact.email"],
+        "volume": 1,
+        "executed_at": "2026-03-02T10:00:00Z",
+    }
+    assert _post(client, token, [{**base, "email": "a@b.example"}]).status_code == 400
+    assert _post(client, token, [{**base, "destination_country": "ZZ"}]).status_code == 400
+    assert _post(client, token, []).status_code == 400
+    assert client.post(URL, {}, content_type="application/json").status_code in (401, 403)
+    assert TransferRecord.objects.count() == 0
