@@ -1,5 +1,6 @@
 """Bearer tokens for agents. An agent is not a user: it opens its own region's agent API only."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from controlplane.distribution.services import AgentPrincipal, authenticate_agent
@@ -30,3 +31,15 @@ class IsAgent(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return isinstance(request.user, AgentPrincipal)
+
+
+class AgentTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "controlplane.distribution.api.authentication.AgentTokenAuthentication"
+    name = "agentToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An agent's token (sva_...), shown once at enrolment.",
+        }

@@ -4,17 +4,19 @@ import time
 
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents import protocol
-from controlplane.distribution import conf, services
+from controlplane.distribution import conf, services, transfer_log
 from controlplane.distribution.api.authentication import (
     AgentTokenAuthentication,
     IsAgent,
     bearer_token,
 )
+from controlplane.distribution.transfer_log import PayloadSerializer
 
 LONG_POLL_STEP = 0.25
 
@@ -79,12 +81,29 @@ class StatusSerializer(serializers.Serializer):
     expired = serializers.BooleanField(required=False)
 
 
+class StatusAnswerSerializer(serializers.Serializer):
+    drift = serializers.CharField()
+    desired_version = serializers.IntegerField(allow_null=True)
+    desired_digest = serializers.CharField(allow_null=True)
+
+
+class RecordResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    violation = serializers.BooleanField()
+    violation_reason = serializers.CharField()
+
+
+class TransfersAnswerSerializer(serializers.Serializer):
+    records = RecordResultSerializer(many=True)
+
+
 class AgentAPIView(APIView):
     authentication_classes = [AgentTokenAuthentication]
     permission_classes = [IsAgent]
 
 
 class StatusView(AgentAPIView):
+    @extend_schema(request=StatusSerializer, responses=StatusAnswerSerializer)
     def post(self, request):
         serializer = StatusSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -108,8 +127,7 @@ class StatusView(AgentAPIView):
 class TransfersView(AgentAPIView):
     """Transfer records executed in the agent's region, handed to the transfer register."""
 
+    @extend_schema(request=PayloadSerializer, responses={201: TransfersAnswerSerializer})
     def post(self, request):
-        from controlplane.distribution import transfer_log
-
         result = transfer_log.record_from_agent(principal=request.user, data=request.data)
         return Response(result, status=status.HTTP_201_CREATED)
