@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 
 from controlplane.distribution import services
 from controlplane.distribution.models import ConfigBundle, Delivery, DeliveryAttempt
@@ -27,6 +28,7 @@ class AgentAdmin(admin.ModelAdmin):
     ]
     fields = ["region", "name", "callback_url", "poll_interval", *readonly_fields]
     actions = ["revoke"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request):
         return False

@@ -66,3 +66,21 @@ def test_region_page_and_dashboard_show_drift(client, enrolled, estate):
     assert "bundle <strong>v1</strong>" in region_page
     dashboard = client.get("/").content.decode()
     assert 'data-testid="agent-drift"' in dashboard
+
+
+def test_admin_lists_agents_and_bundles_read_only(client, enrolled, estate):
+    agent, _ = enrolled
+    client.force_login(estate.admin)
+    assert client.get("/admin/regions/agent/").status_code == 200
+    page = client.get(f"/admin/regions/agent/{agent.pk}/change/")
+    assert page.status_code == 200 and "token_hash" not in page.content.decode()
+    assert client.get("/admin/regions/agent/add/").status_code == 403
+    assert client.get("/admin/distribution/configbundle/").status_code == 200
+    response = client.post(
+        f"/admin/regions/agent/{agent.pk}/change/",
+        {"name": "eu-1", "callback_url": "https://agent.example/", "poll_interval": 20},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    agent.refresh_from_db()
+    assert (agent.callback_url, agent.poll_interval) == ("https://agent.example/", 20)
+    assert AuditEvent.objects.filter(action="agent.changed", object_id=str(agent.pk)).exists()
