@@ -68,9 +68,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "controlplane.web.middleware.LoginRequiredMiddleware",
+    "controlplane.audit.context.ActingUserMiddleware",
     "controlplane.web.middleware.AuditorsReadOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "controlplane.audit.context.ActingUserMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -219,7 +219,6 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=2, minute=5),
     },
 }
-
 
 # --- Bundles and agents (controlplane.distribution; see docs/agent-protocol.md) ---
 # Key files, never the database. `manage.py bundle_keys init` creates them for development.
