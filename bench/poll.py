@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -228,6 +229,7 @@ def main() -> int:
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=20)
+        shutil.rmtree(tmp, ignore_errors=True)
 
     def total(name):
         rs = runs[name]
