@@ -185,3 +185,13 @@ def test_people_see_drift_over_the_api_scoped_by_region(client, enrolled, make_u
     client.force_login(outsider)
     assert client.get("/api/v1/agents/").json() == []
     assert client.get(f"/api/v1/agents/{agent.pk}/").status_code == 404
+
+
+def test_missing_signing_key_is_a_clear_503(client, enrolled, settings, tmp_path):
+    from controlplane.distribution import signing
+
+    agent, token = enrolled
+    settings.BUNDLE_SIGNING_KEY_FILE = str(tmp_path / "gone.key")
+    signing._cache.clear()
+    response = client.get(BUNDLE, **auth(token))
+    assert response.status_code == 503 and "bundle_keys init" in response.json()["detail"]

@@ -16,6 +16,7 @@ from controlplane.distribution.api.authentication import (
     IsAgent,
     bearer_token,
 )
+from controlplane.distribution.signing import KeyMaterialMissing
 from controlplane.distribution.transfer_log import PayloadSerializer
 
 LONG_POLL_STEP = 0.25
@@ -47,7 +48,10 @@ def bundle(request):
         response = JsonResponse({"detail": "Unknown or revoked agent token."}, status=401)
         response["WWW-Authenticate"] = 'Bearer realm="agent"'
         return response
-    head = services.bundle_head(principal.region_id, memo=True)
+    try:
+        head = services.bundle_head(principal.region_id, memo=True)
+    except KeyMaterialMissing as exc:
+        return JsonResponse({"detail": str(exc), "code": exc.code}, status=503)
     if head is None:
         return JsonResponse({"detail": "No bundle has been published for this region."}, status=404)
     known = _etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
