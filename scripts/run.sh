@@ -12,8 +12,10 @@ $BIN/python manage.py migrate --no-input -v 0
 $BIN/python manage.py seed_demo
 # Apps may add their own start-up steps (signing keys, agents) as scripts/run.d/*.sh
 pids=()
+stopping=""
 cleanup() {
   trap - INT TERM EXIT
+  stopping=1
   echo; echo "Stopping..."
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -44,4 +46,6 @@ cat <<TXT
 
 TXT
 wait -n "${pids[@]}" || true
-echo "A process stopped; see var/log/." >&2
+if [ -z "${stopping:-}" ]; then
+  echo "A process stopped unexpectedly; see var/log/. Stopping the rest." >&2
+fi
