@@ -111,7 +111,7 @@ def check_redis_url(name: str, url: str) -> str:
     ):
         raise ImproperlyConfigured(f"{name}={url!r} is not a redis:// URL.")
     try:
-        parts.port
+        _ = parts.port  # urlsplit parses the port lazily
     except ValueError:
         raise ImproperlyConfigured(f"{name}={url!r} has a malformed port.") from None
     return url

@@ -3,6 +3,7 @@ from django.db import models
 
 from controlplane.distribution import services
 from controlplane.distribution.models import ConfigBundle, Delivery, DeliveryAttempt
+from controlplane.web.admin import ReadOnlyAdmin
 from regions.models import Agent
 
 
@@ -47,17 +48,6 @@ class AgentAdmin(admin.ModelAdmin):
         for agent in queryset:
             services.agent_revoke(agent=agent, by=request.user)
         messages.success(request, f"{queryset.count()} agent(s) revoked.")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ConfigBundle)

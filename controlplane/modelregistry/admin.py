@@ -8,19 +8,7 @@ from controlplane.modelregistry.models import (
     MLModel,
     ModelVersion,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Every change to versions and approvals is audited by a service; the admin only reads."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from controlplane.web.admin import ReadOnlyAdmin
 
 
 @admin.register(MLModel)

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from controlplane.transfers.models import Mechanism, Party, TransferRecord, TransferRequest
 from controlplane.transfers.services import mechanism_save
-from controlplane.web.admin import AuditedModelAdmin
+from controlplane.web.admin import AuditedModelAdmin, ReadOnlyAdmin
 
 
 @admin.register(Party)
@@ -28,19 +28,6 @@ class MechanismAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         mechanism_save(mechanism=obj, by=request.user)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Requests change only through their lifecycle services; records never change."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
