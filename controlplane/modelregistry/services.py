@@ -510,31 +510,77 @@ def deployment_retire(*, approval: DeploymentApproval, by, reason: str = "") -> 
                 f"{approval} is {approval.get_status_display().lower()}; only an approved "
                 "deployment can be retired."
             )
-        was_desired = approval.is_desired
-        approval.status = DeploymentStatus.RETIRED
-        approval.is_desired = False
-        approval.retired_by = by
-        approval.retired_at = timezone.now()
-        approval.retire_reason = (reason or "").strip()
-        approval.save()
-        fallback, skipped = None, {}
-        if was_desired:
-            fallback, skipped = _rollback_target(approval)
-            if fallback is not None:
-                fallback.is_desired = True
-                fallback.save(update_fields=["is_desired"])
-        record_event(
-            actor=by,
-            action="deployment.retired",
-            obj=approval,
-            data={
-                **_summary(approval),
-                "reason": approval.retire_reason,
-                "was_desired": was_desired,
-                "rolled_back_to": str(fallback.version) if fallback else None,
-                "skipped_fallbacks": skipped,
-            },
-        )
-        if was_desired:
-            _desired_state_changed(approval.region)
+        _retire(approval, by=by, reason=reason, action="deployment.retired")
     return approval
+
+
+def _retire(approval: DeploymentApproval, *, by, reason: str, action: str, data=None) -> None:
+    """Retire a locked, approved deployment and roll back if it was the desired one."""
+    was_desired = approval.is_desired
+    approval.status = DeploymentStatus.RETIRED
+    approval.is_desired = False
+    approval.retired_by = by if getattr(by, "is_authenticated", False) else None
+    approval.retired_at = timezone.now()
+    approval.retire_reason = (reason or "").strip()
+    approval.save()
+    fallback, skipped = None, {}
+    if was_desired:
+        fallback, skipped = _rollback_target(approval)
+        if fallback is not None:
+            fallback.is_desired = True
+            fallback.save(update_fields=["is_desired"])
+    record_event(
+        actor=by,
+        action=action,
+        obj=approval,
+        data={
+            **_summary(approval),
+            **(data or {}),
+            "reason": approval.retire_reason,
+            "was_desired": was_desired,
+            "rolled_back_to": str(fallback.version) if fallback else None,
+            "skipped_fallbacks": skipped,
+        },
+    )
+    if was_desired:
+        _desired_state_changed(approval.region)
+
+
+def deployments_recheck(*, region, by, reason: str) -> list[DeploymentApproval]:
+    """Run the cross-border check again for every approved deployment in ``region`` and
+    withdraw those it now blocks (a transfer they relied on ended). Returns the withdrawn.
+
+    Called inside the transaction that ended the transfer, so both commit together.
+    """
+    withdrawn = []
+    approved = DeploymentApproval.objects.filter(
+        region=region, status=DeploymentStatus.APPROVED
+    ).order_by("pk")
+    for candidate in approved:
+        approval = _locked(candidate)
+        if approval.status != DeploymentStatus.APPROVED:
+            continue
+        decision = check_deployment(version=approval.version, region=approval.region)
+        if decision.allowed:
+            continue
+        _apply(approval, decision)
+        _retire(
+            approval,
+            by=by,
+            reason=reason,
+            action="deployment.withdrawn",
+            data={"codes": [f.code for f in decision.findings]},
+        )
+        withdrawn.append(approval)
+    return withdrawn
+
+
+def on_transfer_ended(*, transfer, by) -> None:
+    """A transfer left effect: deployments into its destination region may have lost their basis."""
+    if transfer.destination_region_id is None:
+        return
+    deployments_recheck(
+        region=transfer.destination_region,
+        by=by,
+        reason=f"{transfer} is {transfer.get_status_display().lower()}: {transfer.end_reason}",
+    )

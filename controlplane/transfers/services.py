@@ -96,6 +96,23 @@ def _region_changed(region) -> None:
         listener(region)
 
 
+def _regions_changed_on_commit(tr: TransferRequest) -> None:
+    """Both ends' bundles list the transfer: republish the source and a destination region."""
+    for region in filter(None, (tr.source_region, tr.destination_region)):
+        transaction.on_commit(lambda region=region: _region_changed(region))
+
+
+# Other apps re-check what relied on a transfer that just left effect (revoked, suspended,
+# expired): callables ``(*, transfer, by)`` run inside the same transaction, so what they
+# change commits, or rolls back, with the transfer's own change.
+transfer_ended_listeners: list = []
+
+
+def _transfer_ended(tr: TransferRequest, by) -> None:
+    for listener in transfer_ended_listeners:
+        listener(transfer=tr, by=by)
+
+
 # --------------------------------------------------------------------------------------------
 # Requests
 # --------------------------------------------------------------------------------------------
@@ -269,8 +286,7 @@ def transfer_request_approve(
                 "expires_on": expires_on,
             },
         )
-        region = tr.source_region
-        transaction.on_commit(lambda: _region_changed(region))
+        _regions_changed_on_commit(tr)
     return tr
 
 
@@ -330,8 +346,7 @@ def transfer_request_reinstate(*, request: TransferRequest, by) -> TransferReque
         tr.end_reason = ""
         tr.save()
         record_event(actor=by, action="transfer.reinstated", obj=tr, data=_decision_summary(tr))
-        region = tr.source_region
-        transaction.on_commit(lambda: _region_changed(region))
+        _regions_changed_on_commit(tr)
     return tr
 
 
@@ -352,8 +367,8 @@ def transfer_request_revoke(*, request: TransferRequest, by, reason: str) -> Tra
         tr.end_reason = reason
         tr.save()
         record_event(actor=by, action="transfer.revoked", obj=tr, data={"reason": reason})
-        region = tr.source_region
-        transaction.on_commit(lambda: _region_changed(region))
+        _transfer_ended(tr, by)
+        _regions_changed_on_commit(tr)
     return tr
 
 
@@ -398,7 +413,6 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
     on = on or today()
     outcome = {"suspended": [], "rebased": [], "refreshed": []}
     mechanisms = mechanism_set()
-    regions = set()
     with transaction.atomic():
         dependents = (
             TransferRequest.objects.select_for_update()
@@ -436,7 +450,6 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
             tr.ended_at = timezone.now()
             tr.end_reason = reason or f"{mechanism.name} no longer applies; no other basis found."
             tr.save()
-            regions.add(tr.source_region)
             outcome["suspended"].append(tr)
             record_event(
                 actor=by,
@@ -444,8 +457,8 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
                 obj=tr,
                 data={"mechanism": mechanism.key, "reason": tr.end_reason, **_decision_summary(tr)},
             )
-        for region in regions:
-            transaction.on_commit(lambda region=region: _region_changed(region))
+            _transfer_ended(tr, by)
+            _regions_changed_on_commit(tr)
     return outcome
 
 
@@ -549,8 +562,8 @@ def check_expiries(*, on: date | None = None, warn_days: int = EXPIRY_WARNING_DA
             locked.end_reason = f"The approval expired on {locked.expires_on.isoformat()}."
             locked.save()
             record_event(actor=SYSTEM, action="transfer.expired", obj=locked)
-            region = locked.source_region
-            transaction.on_commit(lambda region=region: _region_changed(region))
+            _transfer_ended(locked, SYSTEM)
+            _regions_changed_on_commit(locked)
         summary["expired_requests"].append(tr.pk)
     return summary
 

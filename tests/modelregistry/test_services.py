@@ -483,8 +483,77 @@ def test_artifact_uris_have_a_scheme_and_no_credentials(reg, uri, ok):
             call()
 
 
-def test_rollback_passes_over_a_fallback_that_the_check_now_blocks(reg, approved_transfer):
+def test_ending_the_covering_transfer_withdraws_the_deployment_and_rolls_back(
+    reg, approved_transfer
+):
     from controlplane.transfers import services as transfer_services
+
+    e = reg.estate
+    tr = approved_transfer(["user.financial"])
+    synthetic = request_and_approve(
+        reg.version("0.9", mode="synthetic", personal=False),
+        e.us_east,
+        by=e.ml_engineer,
+        approver=e.dpo_us,
+    )
+    eea = request_and_approve(reg.version("1.0"), e.us_east, by=e.ml_engineer, approver=e.dpo_us)
+    assert [d["version"] for d in desired_versions_for_region(e.us_east)] == ["1.0"]
+
+    transfer_services.transfer_request_revoke(request=tr, by=e.dpo_eu, reason="contract ended")
+
+    eea.refresh_from_db()
+    synthetic.refresh_from_db()
+    assert eea.status == "retired" and not eea.is_desired
+    assert "contract ended" in eea.retire_reason
+    assert synthetic.status == "approved" and synthetic.is_desired
+    assert [d["version"] for d in desired_versions_for_region(e.us_east)] == ["0.9"]
+    event = AuditEvent.objects.get(action="deployment.withdrawn", object_id=str(eea.pk))
+    assert event.actor_label == "dpo-eu"
+    assert event.data["codes"] == ["NO_COVERING_TRANSFER"]
+    assert event.data["rolled_back_to"] == "fraud 0.9"
+    # The withdrawal was written in the same transaction, right after the revocation.
+    revoked = AuditEvent.objects.get(action="transfer.revoked", object_id=str(tr.pk))
+    assert event.sequence == revoked.sequence + 1
+
+
+def test_a_deployment_still_covered_by_another_transfer_stays(reg, approved_transfer):
+    from controlplane.transfers import services as transfer_services
+
+    e = reg.estate
+    first = approved_transfer(["user.financial"])
+    approved_transfer(["user.financial", "user.name"])
+    eea = request_and_approve(reg.version("1.0"), e.us_east, by=e.ml_engineer, approver=e.dpo_us)
+
+    transfer_services.transfer_request_revoke(request=first, by=e.dpo_eu, reason="replaced")
+
+    eea.refresh_from_db()
+    assert eea.status == "approved" and eea.is_desired
+    assert not AuditEvent.objects.filter(action="deployment.withdrawn").exists()
+
+
+def test_a_transfer_suspended_when_its_mechanism_ends_withdraws_dependent_deployments(
+    reg, approved_transfer
+):
+    from controlplane.transfers import services as transfer_services
+
+    e = reg.estate
+    tr = approved_transfer(["user.financial"])
+    eea = request_and_approve(reg.version("1.0"), e.us_east, by=e.ml_engineer, approver=e.dpo_us)
+
+    transfer_services.mechanism_end(
+        mechanism=tr.policy_mechanism, by=e.dpo_eu, status="suspended", reason="court ruling"
+    )
+
+    tr.refresh_from_db()
+    eea.refresh_from_db()
+    assert tr.status == "suspended"
+    assert eea.status == "retired"
+    assert desired_versions_for_region(e.us_east) == []
+
+
+def test_rollback_passes_over_a_fallback_that_the_check_now_blocks(reg, approved_transfer):
+    """Belt and braces: a fallback blocked for any reason is never made desired again."""
+    from controlplane.transfers.models import TransferRequest
 
     e = reg.estate
     tr = approved_transfer(["user.financial"])
@@ -498,7 +567,8 @@ def test_rollback_passes_over_a_fallback_that_the_check_now_blocks(reg, approved
         by=e.ml_engineer,
         approver=e.dpo_us,
     )
-    transfer_services.transfer_request_revoke(request=tr, by=e.dpo_eu, reason="contract ended")
+    # The transfer stops covering without going through the services (no withdrawal ran).
+    TransferRequest.objects.filter(pk=tr.pk).update(status="revoked")
 
     services.deployment_retire(approval=newest, by=e.dpo_us)
     assert [d["version"] for d in desired_versions_for_region(e.us_east)] == ["0.9"]
