@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from controlplane.audit.actors import Actor
 from controlplane.errors import DomainError
+from controlplane.privacy import refuse_personal_data
 from regions.models import Country, Region
 
 MAX_RECORDS = 500
@@ -24,8 +25,12 @@ class RecordSerializer(serializers.Serializer):
     )
     volume = serializers.IntegerField(min_value=0)
     executed_at = serializers.DateTimeField()
-    exporter_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    importer_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    exporter_name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, validators=[refuse_personal_data]
+    )
+    importer_name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, validators=[refuse_personal_data]
+    )
     idempotency_key = serializers.RegexField(r"^[A-Za-z0-9._:-]{1,100}$", required=False)
 
     def to_internal_value(self, data):

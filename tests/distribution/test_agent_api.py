@@ -155,6 +155,16 @@ def test_status_report_is_validated(client, enrolled):
     assert set(response.json()) >= {"applied_version", "applied_digest"}
 
 
+def test_status_report_with_personal_data_in_the_error_is_refused(client, enrolled):
+    agent, token = enrolled
+    report = {"last_error": {"code": "malformed", "message": "record of +49 30 1234 5678 broke"}}
+    response = client.post(STATUS, report, content_type="application/json", **auth(token))
+    assert response.status_code == 400
+    assert "personal data" in str(response.json()["last_error"])
+    agent.refresh_from_db()
+    assert agent.last_error == "" and agent.reported_at is None
+
+
 def test_drift_goes_unknown_after_three_silent_intervals(client, enrolled, estate):
     from controlplane.distribution import selectors
 

@@ -103,4 +103,8 @@ def test_transfer_reports_are_strict(client, estate, bundle_keys):
     assert _post(client, token, [{**base, "destination_country": "ZZ"}]).status_code == 400
     assert _post(client, token, []).status_code == 400
     assert client.post(URL, {}, content_type="application/json").status_code in (401, 403)
+    # Personal data smuggled into a free-text field is refused, naming the field.
+    smuggled = _post(client, token, [{**base, "importer_name": "Jane Roe, jane@roe.example"}])
+    assert smuggled.status_code == 400
+    assert "personal data" in str(smuggled.json()) and "importer_name" in str(smuggled.json())
     assert TransferRecord.objects.count() == 0

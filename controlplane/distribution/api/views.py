@@ -18,6 +18,7 @@ from controlplane.distribution.api.authentication import (
 )
 from controlplane.distribution.signing import KeyMaterialMissing
 from controlplane.distribution.transfer_log import PayloadSerializer
+from controlplane.privacy import refuse_personal_data
 
 LONG_POLL_STEP = 0.25
 
@@ -70,7 +71,9 @@ def bundle(request):
 
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=40)
-    message = serializers.CharField(max_length=2000, allow_blank=True)
+    message = serializers.CharField(
+        max_length=2000, allow_blank=True, validators=[refuse_personal_data]
+    )
 
 
 class StatusSerializer(serializers.Serializer):
