@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
 PORT="${PORT:-8000}"
-BIN=.venv/bin
-mkdir -p var/log
+BIN="${VENV:-.venv}/bin"
+VAR="${CONTROLPLANE_VAR_DIR:-var}"
+LOG="$VAR/log"
+mkdir -p "$LOG"
 
 $BIN/python manage.py migrate --no-input -v 0
 $BIN/python manage.py seed_demo
@@ -22,9 +24,9 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-$BIN/python manage.py runserver "127.0.0.1:$PORT" --noreload >var/log/web.log 2>&1 & pids+=($!)
-$BIN/celery -A controlplane worker --loglevel=INFO --concurrency=2 >var/log/worker.log 2>&1 & pids+=($!)
-$BIN/celery -A controlplane beat --loglevel=INFO >var/log/beat.log 2>&1 & pids+=($!)
+$BIN/python manage.py runserver "127.0.0.1:$PORT" --noreload >"$LOG/web.log" 2>&1 & pids+=($!)
+$BIN/celery -A controlplane worker --loglevel=INFO --concurrency=2 >"$LOG/worker.log" 2>&1 & pids+=($!)
+$BIN/celery -A controlplane beat --loglevel=INFO >"$LOG/beat.log" 2>&1 & pids+=($!)
 for extra in scripts/run.d/*.sh; do
   [ -e "$extra" ] || continue
   # shellcheck source=/dev/null
@@ -41,11 +43,11 @@ cat <<TXT
   Demo logins, password 'sovereign-demo':
     dpo-eu (DPO for eu-central, eu-west)   dpo-uk (uk-south)   dpo-us (us-east, ap-northeast)
     ml-engineer   requester   auditor   admin (superuser, /admin/)
-  API docs: http://127.0.0.1:$PORT/api/docs/     Logs: var/log/
+  API docs: http://127.0.0.1:$PORT/api/docs/     Logs: $LOG/
   Press Ctrl-C to stop.
 
 TXT
 wait -n "${pids[@]}" || true
 if [ -z "${stopping:-}" ]; then
-  echo "A process stopped unexpectedly; see var/log/. Stopping the rest." >&2
+  echo "A process stopped unexpectedly; see $LOG/. Stopping the rest." >&2
 fi

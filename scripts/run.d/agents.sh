@@ -4,6 +4,6 @@ AGENT_CONFIG_DIR="${CONTROLPLANE_VAR_DIR:-var}/agents"
 for region in eu-central us-east; do
   if [ -f "$AGENT_CONFIG_DIR/$region.toml" ]; then
     $BIN/python -m agents.cli run --config "$AGENT_CONFIG_DIR/$region.toml" \
-      --url "http://127.0.0.1:$PORT" >"var/log/agent-$region.log" 2>&1 & pids+=($!)
+      --url "http://127.0.0.1:$PORT" >"$LOG/agent-$region.log" 2>&1 & pids+=($!)
   fi
 done
