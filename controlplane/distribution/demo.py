@@ -5,7 +5,10 @@ file per agent under ``var/agents/``. They are for the demo only.
 """
 
 from django.conf import settings
+from django.db import transaction
 
+from controlplane.audit.actors import Actor
+from controlplane.audit.services import record_event
 from controlplane.distribution import services, signing
 from regions.agents import hash_token
 from regions.models import Agent, Region
@@ -36,9 +39,16 @@ def seed() -> None:
                 region=region, name=name, callback_url=f"http://127.0.0.1:{port}", poll_interval=10
             )
         if agent.token_hash != hash_token(token) and agent.revoked_at is None:
-            Agent.objects.filter(pk=agent.pk).update(
-                token_hash=hash_token(token), token_hint=token[:10]
-            )
+            with transaction.atomic():
+                Agent.objects.filter(pk=agent.pk).update(
+                    token_hash=hash_token(token), token_hint=token[:10]
+                )
+                record_event(
+                    actor=Actor.system("seed_demo"),
+                    action="agent.token_set",
+                    obj=agent,
+                    data={"why": "fixed demo token so make run can start the agent"},
+                )
         (out / f"{slug}.token").write_text(token + "\n")
         (out / f"{slug}.toml").write_text(
             "\n".join(
