@@ -69,7 +69,6 @@ class Agent:
         self.bundle: VerifiedBundle | None = None
         self.applied = AppliedState()
         self.last_error: dict | None = None
-        self.last_freshness: protocol.Freshness | None = None
         self.errors = 0
 
     # ------------------------------------------------------------------ state
@@ -146,12 +145,10 @@ class Agent:
                 bundle.digest == self.applied.digest
                 and bundle.keyring.version <= self.applied.keyring_version
             ):
-                self.last_freshness = freshness
                 return bundle
             self.store.save(bundle, raw, applied_at=protocol.format_time(now))
             self.bundle = bundle
             self.applied = AppliedState(bundle.version, bundle.digest, bundle.keyring.version)
-            self.last_freshness = freshness
             self.last_error = None
             log.info("applied %s bundle version %s (%s)", source, bundle.version, bundle.digest)
             return bundle
@@ -176,7 +173,6 @@ class Agent:
             except ProtocolError as exc:
                 self._set_error(exc)
                 raise
-            self.last_freshness = freshness
             if self.last_error and self.last_error.get("code") != "bundle_expired":
                 self._set_error(None)
             return freshness

@@ -9,6 +9,7 @@ attribute (``"region"``, ``"source_region"``, ...; ``None`` for Region itself).
 from django.contrib.auth.models import Group
 from guardian.shortcuts import get_objects_for_user
 
+from controlplane.errors import NotAllowed
 from regions.models import Region
 
 
@@ -94,6 +95,15 @@ def can(user, action: str, region: Region) -> bool:
     if action == "view" and is_auditor(user):
         return True
     return user.has_perm(perm, region) or user.has_perm(perm)
+
+
+def ensure_may_change(user) -> None:
+    """The first check of every service that writes for a person: signed in, active, and not
+    an auditor (auditors read everything and change nothing)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        raise NotAllowed("Sign in first.")
+    if is_auditor(user):
+        raise NotAllowed("Auditors have read-only access.")
 
 
 def ensure_role_groups() -> dict[str, Group]:

@@ -59,6 +59,8 @@ EXTRA_CATEGORIES = [
 
 
 def jurisdiction_code_for(country_code: str) -> str:
+    """``DE`` -> ``EEA``; any other country is its own jurisdiction (``US`` -> ``US``)."""
+    country_code = country_code.upper()
     return "EEA" if country_code in EEA_STATES else country_code
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.apps import apps as django_apps
-from django.db.models import Count, Q
+from django.db.models import Q
 
 from controlplane.modelregistry.models import (
     ArtifactLocation,
@@ -53,10 +53,6 @@ def version_by_label(name: str, version: str):
     return ModelVersion.objects.with_lineage().get(model__name=name, version=version)
 
 
-def visible_approvals(user):
-    return restrict(DeploymentApproval.objects.all(), user, "view")
-
-
 def approval_for_page(user, pk: int) -> DeploymentApproval:
     """Approvals in regions the user may view, plus the user's own requests."""
     base = DeploymentApproval.objects.all()
@@ -92,10 +88,6 @@ def approvals_for_version(user, version: ModelVersion):
         .select_related("region", "requested_by", "decided_by")
         .order_by("region__slug", "-requested_at")
     )
-
-
-def models_with_counts():
-    return MLModel.objects.annotate(version_count=Count("versions", distinct=True)).order_by("name")
 
 
 def versions_of(model: MLModel):

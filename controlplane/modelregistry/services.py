@@ -32,19 +32,12 @@ from controlplane.modelregistry.models import (
     ModelVersion,
 )
 from controlplane.modelregistry.selectors import lineage_chain
-from controlplane.permissions import Role, can, has_role, is_auditor
+from controlplane.permissions import Role, can, ensure_may_change, has_role, is_auditor
 from controlplane.transfers.selectors import covering_requests
 
 # --------------------------------------------------------------------------------------------
 # Who
 # --------------------------------------------------------------------------------------------
-
-
-def _ensure_writer(by) -> None:
-    if by is None or not getattr(by, "is_authenticated", False) or not by.is_active:
-        raise NotAllowed("Sign in first.")
-    if is_auditor(by):
-        raise NotAllowed("Auditors have read-only access.")
 
 
 def may_register(user) -> bool:
@@ -56,7 +49,7 @@ def may_register(user) -> bool:
 
 
 def _ensure_registrar(by) -> None:
-    _ensure_writer(by)
+    ensure_may_change(by)
     if not may_register(by):
         raise NotAllowed("Only ML engineers register models and request deployments.")
 
@@ -392,7 +385,7 @@ def deployment_approve(
     *, approval: DeploymentApproval, by, note: str = "", confirmed=()
 ) -> DeploymentApproval:
     """Approve: the version becomes the region's desired version of its model, and frozen."""
-    _ensure_writer(by)
+    ensure_may_change(by)
     confirmed = sorted(set(confirmed or ()))
     with transaction.atomic():
         approval = _locked(approval)
@@ -449,7 +442,7 @@ def deployment_approve(
 
 
 def deployment_reject(*, approval: DeploymentApproval, by, reason: str) -> DeploymentApproval:
-    _ensure_writer(by)
+    ensure_may_change(by)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason for the rejection."})
@@ -497,7 +490,7 @@ def _rollback_target(approval: DeploymentApproval):
 def deployment_retire(*, approval: DeploymentApproval, by, reason: str = "") -> DeploymentApproval:
     """Retire an approved deployment. Retiring the desired one rolls back to the previously
     approved version of the model in that region, or leaves the region without one."""
-    _ensure_writer(by)
+    ensure_may_change(by)
     with transaction.atomic():
         approval = _locked(approval)
         if not may_retire(by, approval):

@@ -14,27 +14,14 @@ from __future__ import annotations
 
 from datetime import date
 
+from regions.reference import EEA_STATES, jurisdiction_code_for
+
 from . import policy as p
 
-# The 27 EU member states and the three EEA-EFTA states: one transfer area under the GDPR.
-EEA_COUNTRIES = frozenset(
-    {
-        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR",
-        "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL",
-        "PL", "PT", "RO", "SK", "SI", "ES", "SE",
-        "IS", "LI", "NO",
-    }
-)  # fmt: skip
-
-
-def jurisdiction_of(country: str) -> str:
-    """The jurisdiction code for a country, for code that has no database at hand.
-
-    The database (regions.Country) is the authority in the running system; this mirrors its
-    rule for the EEA and otherwise uses the country code itself.
-    """
-    country = country.upper()
-    return "EEA" if country in EEA_COUNTRIES else country
+# The EEA list and the country -> jurisdiction rule have one home: regions.reference (the same
+# rule the Country table is loaded with). Re-exported here for code with no database at hand.
+EEA_COUNTRIES = EEA_STATES
+jurisdiction_of = jurisdiction_code_for
 
 
 EU_SOURCE = "European Commission, list of adequacy decisions (checked late 2026)"

@@ -17,7 +17,7 @@ from django.utils import timezone
 from controlplane.audit.actors import Actor
 from controlplane.audit.services import record_event
 from controlplane.errors import ConflictError, DomainError, NotAllowed
-from controlplane.permissions import Role, can, has_role, is_auditor
+from controlplane.permissions import Role, can, ensure_may_change, has_role, is_auditor
 from controlplane.transfers import policy as p
 from controlplane.transfers.models import (
     IN_EFFECT,
@@ -118,13 +118,6 @@ def _transfer_ended(tr: TransferRequest, by) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _ensure_writer(by) -> None:
-    if by is None or not getattr(by, "is_authenticated", False):
-        raise NotAllowed("Sign in first.")
-    if is_auditor(by):
-        raise NotAllowed("Auditors have read-only access.")
-
-
 def transfer_request_create(
     *,
     by,
@@ -146,7 +139,7 @@ def transfer_request_create(
     submit: bool = False,
 ) -> TransferRequest:
     """Create a draft (evaluated as a preview); ``submit=True`` submits it at once."""
-    _ensure_writer(by)
+    ensure_may_change(by)
     if not can(by, "view", source_region):
         raise NotAllowed(f"You have no access to {source_region.slug}.")
     if destination_country is None:
@@ -211,7 +204,7 @@ def _locked(request: TransferRequest) -> TransferRequest:
 
 
 def transfer_request_submit(*, request: TransferRequest, by) -> TransferRequest:
-    _ensure_writer(by)
+    ensure_may_change(by)
     with transaction.atomic():
         tr = _locked(request)
         if tr.requested_by_id != by.pk:
@@ -254,7 +247,7 @@ def transfer_request_approve(
     expires_on: date | None = None,
 ) -> TransferRequest:
     """Approve a submitted request. The row lock makes concurrent decisions end with one."""
-    _ensure_writer(by)
+    ensure_may_change(by)
     with transaction.atomic():
         tr = _locked(request)
         _check_decider(tr, by)
@@ -291,7 +284,7 @@ def transfer_request_approve(
 
 
 def transfer_request_reject(*, request: TransferRequest, by, reason: str) -> TransferRequest:
-    _ensure_writer(by)
+    ensure_may_change(by)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason for the rejection."})
@@ -325,7 +318,7 @@ def transfer_request_activate(*, request: TransferRequest, by) -> TransferReques
 
 def transfer_request_reinstate(*, request: TransferRequest, by) -> TransferRequest:
     """A DPO brings a suspended transfer back once the engine finds a basis again."""
-    _ensure_writer(by)
+    ensure_may_change(by)
     with transaction.atomic():
         tr = _locked(request)
         _check_decider(tr, by)
@@ -352,7 +345,7 @@ def transfer_request_reinstate(*, request: TransferRequest, by) -> TransferReque
 
 def transfer_request_revoke(*, request: TransferRequest, by, reason: str) -> TransferRequest:
     """A DPO withdraws an approval (or ends a suspended transfer for good)."""
-    _ensure_writer(by)
+    ensure_may_change(by)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason for the revocation."})
@@ -472,7 +465,7 @@ def mechanism_end(
 ):
     """Revoke, suspend or expire a mechanism and deal with everything that relied on it."""
     if by is not None and not isinstance(by, Actor):
-        _ensure_writer(by)
+        ensure_may_change(by)
         if not may_manage_mechanisms(by):
             raise NotAllowed("Only a DPO ends a transfer mechanism.")
     if status not in (p.SUSPENDED, p.REVOKED, p.EXPIRED):
@@ -592,7 +585,7 @@ def transfer_record_create(
     ``by`` is a user, an Actor (an agent) or None (the control plane itself).
     """
     if by is not None and not isinstance(by, Actor):
-        _ensure_writer(by)
+        ensure_may_change(by)
         if not can(by, "view", source_region):
             raise NotAllowed(f"You have no access to {source_region.slug}.")
     if idempotency_key:
