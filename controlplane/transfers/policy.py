@@ -37,8 +37,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
-from regions.reference import jurisdiction_code_for
-
 # --------------------------------------------------------------------------------------------
 # Vocabularies
 # --------------------------------------------------------------------------------------------
@@ -257,6 +255,13 @@ def _set(obj, name, value):
     object.__setattr__(obj, name, value)
 
 
+def _art3_2_contradiction(party) -> str:
+    return (
+        f"{party.name} is established in {party.country}, in the EEA: Art. 3(2) covers only "
+        "controllers and processors not established in the Union (contradictory origin facts)"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Facts
 # --------------------------------------------------------------------------------------------
@@ -291,14 +296,19 @@ class PartyFacts:
         if unknown:
             raise ValueError(f"unknown scope facts {unknown}")
         _set(self, "scope", scope)
-        if not self.jurisdiction:
-            _set(self, "jurisdiction", jurisdiction_code_for(self.country))
         if self.jurisdiction == "EEA" and self.answer(HINT_GDPR_ART3_2) is True:
-            raise ValueError(
-                f"{self.name} is established in {self.country}, in the EEA: Art. 3(2) covers "
-                "only controllers and processors not established in the Union (contradictory "
-                "origin facts)"
-            )
+            raise ValueError(_art3_2_contradiction(self))
+
+    def jurisdiction_in(self, facts: TransferFacts) -> str:
+        """Its jurisdiction: as given, else that of the request's source or destination country
+        when it sits there, else its own country's code (every other country is its own)."""
+        if self.jurisdiction:
+            return self.jurisdiction
+        if self.country == facts.destination_country:
+            return facts.destination_jurisdiction
+        if self.country == facts.source_country:
+            return facts.source_jurisdiction
+        return self.country
 
     def answer(self, key: str) -> bool | None:
         """True, False, or None when nobody said."""
@@ -381,6 +391,9 @@ class TransferFacts:
         _set(self, "special_categories", _frozen(self.special_categories))
         _set(self, "criminal_categories", _frozen(self.criminal_categories))
         _set(self, "onward", tuple(self.onward))
+        exporter = self.exporter
+        if exporter.answer(HINT_GDPR_ART3_2) is True and exporter.jurisdiction_in(self) == "EEA":
+            raise ValueError(_art3_2_contradiction(exporter))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1317,7 +1330,7 @@ def evaluate(
 
     # Criterion 3: the importer's own country decides (or it is an international organisation).
     organisation = importer.answer(HINT_INTERNATIONAL_ORGANISATION) is True
-    dest_country, dest_jurisdiction = importer.country, importer.jurisdiction
+    dest_country, dest_jurisdiction = importer.country, importer.jurisdiction_in(facts)
     if importer.country == facts.destination_country:
         dest_jurisdiction = facts.destination_jurisdiction
         dest_label = facts.destination_name or importer.country
@@ -1528,7 +1541,7 @@ def evaluate(
             source_country=previous.country,
             source_jurisdiction=origin,
             destination_country=leg.importer.country,
-            destination_jurisdiction=leg.importer.jurisdiction,
+            destination_jurisdiction=leg.importer.jurisdiction or leg.importer.country,
             exporter=previous,
             importer=leg.importer,
             data_categories=facts.data_categories,

@@ -26,7 +26,10 @@ REFERENCE = ref.adequacy_mechanisms()
 
 
 def party(name, country, role, *, certs=(), hints=(), id=None, scope=None):
-    return p.PartyFacts(name, country, role, frozenset(certs), frozenset(hints), id, scope)
+    return p.PartyFacts(
+        name, country, role, frozenset(certs), frozenset(hints), id, scope,
+        ref.jurisdiction_of(country),
+    )  # fmt: skip
 
 
 def pref(party_facts, *, id=None):

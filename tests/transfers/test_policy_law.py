@@ -25,7 +25,10 @@ REFERENCE = ref.adequacy_mechanisms()
 
 
 def party(name, country, role="processor", *, certs=(), hints=(), scope=None, id=None):
-    return p.PartyFacts(name, country, role, frozenset(certs), frozenset(hints), id, scope)
+    return p.PartyFacts(
+        name, country, role, frozenset(certs), frozenset(hints), id, scope,
+        ref.jurisdiction_of(country),
+    )  # fmt: skip
 
 
 ACME = party("Acme GmbH", "DE", "controller")

@@ -71,6 +71,7 @@ class PartyFactsSerializer(serializers.Serializer):
             return p.PartyFacts(
                 name=data["name"],
                 country=data["country"],
+                jurisdiction=_country(data["country"]).jurisdiction.code,
                 role=data["role"],
                 certifications=frozenset(data.get("certifications", [])),
                 hints=frozenset(data.get("hints", [])),
