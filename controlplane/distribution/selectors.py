@@ -90,8 +90,12 @@ def latest_digests(region_ids) -> dict:
 
 def agents_with_drift(queryset, *, now=None) -> list[Agent]:
     """Active agents with ``desired_version``, ``desired_digest`` and a live ``drift``."""
+    return with_drift(list(queryset.filter(revoked_at__isnull=True).select_related("region")), now=now)
+
+
+def with_drift(agents: list[Agent], *, now=None) -> list[Agent]:
+    """``agents`` (regions loaded) with their desired bundle and live drift: two queries."""
     now = now or timezone.now()
-    agents = list(queryset.filter(revoked_at__isnull=True).select_related("region"))
     desired = latest_digests({a.region_id for a in agents})
     for agent in agents:
         version, digest = desired.get(agent.region_id, (None, None))

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -11,6 +10,11 @@ from controlplane.errors import ConflictError, DomainError, NotAllowed
 from controlplane.permissions import can, is_auditor, regions_for, restrict, sees_every_region
 from controlplane.transfers import policy as p
 from controlplane.transfers import reference_data, selectors, services
+from controlplane.transfers.filtersets import (
+    MechanismFilterSet,
+    TransferRecordFilterSet,
+    TransferRequestFilterSet,
+)
 from controlplane.transfers.forms import (
     ApproveForm,
     MechanismEndForm,
@@ -19,14 +23,12 @@ from controlplane.transfers.forms import (
     TransferRequestForm,
 )
 from controlplane.transfers.models import (
-    BASIS_CHOICES,
     Mechanism,
     TransferRecord,
     TransferRequest,
     TransferStatus,
 )
-
-QUEUE_PAGE_SIZE = 100
+from controlplane.web.lists import list_page
 
 
 def _error_text(error) -> str:
@@ -39,43 +41,19 @@ def queue(request):
     user = request.user
     if not (sees_every_region(user) or regions_for(user, "approve_transfers").exists()):
         return redirect("transfers:mine")  # people who decide nothing follow their own requests
-    status = request.GET.get("status", TransferStatus.SUBMITTED)
-    region = request.GET.get("region") or None
-    basis = request.GET.get("basis") or None
-    special = {"yes": True, "no": False}.get(request.GET.get("special", ""))
-    rows = selectors.dpo_queue(
-        request.user,
-        status=status if status != "all" else None,
-        region=region,
-        basis=basis,
-        special=special,
-    )
-    action = "view" if is_auditor(request.user) else "approve_transfers"
-    page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
+    return list_page(
         request,
         "transfers/queue.html",
-        {
-            "rows": page.object_list,
-            "page": page,
-            "query": query.urlencode(),
-            "regions": regions_for(request.user, action),
-            "statuses": TransferStatus.choices,
-            "bases": BASIS_CHOICES,
-            "filters": {
-                "status": status,
-                "region": region or "",
-                "basis": basis or "",
-                "special": request.GET.get("special", ""),
-            },
-        },
+        TransferRequestFilterSet,
+        selectors.dpo_queue(user, status=None),
+        defaults={"status": TransferStatus.SUBMITTED},
     )
 
 
 def mine(request):
-    return render(request, "transfers/mine.html", {"rows": selectors.requests_of(request.user)})
+    return list_page(
+        request, "transfers/mine.html", TransferRequestFilterSet, selectors.requests_of(request.user)
+    )
 
 
 def create(request):
@@ -248,17 +226,10 @@ def reinstate(request, pk):
 
 
 def mechanisms(request):
-    kind = request.GET.get("kind") or None
     qs = Mechanism.objects.select_related(
         "from_jurisdiction", "to_country", "to_jurisdiction", "exporter", "importer"
     )
-    if kind:
-        qs = qs.filter(kind=kind)
-    return render(
-        request,
-        "transfers/mechanism_list.html",
-        {"mechanisms": qs.order_by("kind", "from_jurisdiction__code", "name"), "kind": kind},
-    )
+    return list_page(request, "transfers/mechanism_list.html", MechanismFilterSet, qs)
 
 
 def mechanism_detail(request, pk):
@@ -313,6 +284,4 @@ def records(request):
     qs = restrict(TransferRecord.objects.all(), request.user, "view").select_related(
         "source_region", "destination_country", "destination_region", "request"
     )
-    if request.GET.get("violations") == "1":
-        qs = qs.filter(violation=True)
-    return render(request, "transfers/record_list.html", {"records": qs[:500]})
+    return list_page(request, "transfers/record_list.html", TransferRecordFilterSet, qs)
