@@ -59,6 +59,8 @@ class VersionList(generics.ListAPIView):
         return get_object_or_404(MLModel, name=self.kwargs["name"])
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL kwargs
+            return ModelVersion.objects.none()
         return VERSION_QUERYSET.filter(model=self.get_model()).order_by("-registered_at", "-pk")
 
     def get_serializer_class(self):
@@ -102,6 +104,8 @@ class VersionDeployments(generics.ListAPIView):
         )
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL kwargs
+            return DeploymentApproval.objects.none()
         return restrict(DEPLOYMENTS.filter(version=self.get_version()), self.request.user, "view")
 
     def get_serializer_class(self):
