@@ -1,7 +1,9 @@
 """One FilterSet per transfer list; the page and the API list share it."""
 
 import django_filters
+from django.db.models import Q
 
+from controlplane.transfers import policy as p
 from controlplane.transfers.models import (
     BASIS_CHOICES,
     KIND_CHOICES,
@@ -86,7 +88,6 @@ class MechanismFilterSet(ListFilterSet):
         "name",
         "key",
         "reference",
-        "scc_decision",
         "to_country__name",
         "to_country__code",
         "to_organisation",
@@ -112,6 +113,10 @@ class MechanismFilterSet(ListFilterSet):
     class Meta:
         model = Mechanism
         fields = []
+
+    def search_also(self, word):
+        """The Commission decision number counts only for clauses that rest on one."""
+        return Q(kind__in=[p.KIND_SCC, p.KIND_UK_ADDENDUM], scc_decision__icontains=word)
 
     def filter_queryset(self, queryset):
         """Grouped by regime, then kind; the chosen order applies inside each group."""
