@@ -1,6 +1,7 @@
 """The one way to write to the audit trail."""
 
 import json
+from datetime import time
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -74,3 +75,33 @@ def record_event(
         event.save()
         AuditChainHead.objects.filter(pk=1).update(last_hash=event.hash)
     return event
+
+
+NIGHTLY_VERIFICATION = "audit.chain_verified"
+NIGHTLY_VERIFICATION_NOT_BEFORE = time(3, 0)
+
+
+def nightly_verification(*, now=None):
+    """Verify the whole chain once a day (the first hourly tick from 03:00 UTC) and record the
+    verdict in the trail, which is also how the next ticks know it ran. Returns the verdict,
+    or ``None`` when it is not due."""
+    from controlplane.audit.selectors import daily_run_due, verify_chain
+
+    now = now or timezone.now()
+    if not daily_run_due(
+        NIGHTLY_VERIFICATION, now=now, not_before=NIGHTLY_VERIFICATION_NOT_BEFORE
+    ):
+        return None
+    verdict = verify_chain()
+    record_event(
+        actor=Actor.system("audit"),
+        action=NIGHTLY_VERIFICATION,
+        data={
+            "day": now.date(),
+            "intact": verdict.intact,
+            "events_checked": verdict.events_checked,
+            "first_broken_sequence": verdict.first_broken_sequence,
+            "problem": verdict.problem,
+        },
+    )
+    return verdict

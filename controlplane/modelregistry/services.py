@@ -606,14 +606,21 @@ def _notify_region_dpos(withdrawn, *, by) -> None:
 def on_transfers_ended(*, transfers, by) -> None:
     """Transfers left effect: deployments in every region they pointed at (the destination
     region, or every region of the destination country) may have lost their basis."""
-    from controlplane.transfers.services import destination_regions
+    from regions.models import Region
 
     causes: dict = {}  # region pk -> the first ended transfer pointing at it
     regions: dict = {}
+    by_country: dict = {}
     for transfer in transfers:
-        for region in destination_regions(transfer):
+        if transfer.destination_region_id:
+            regions.setdefault(transfer.destination_region_id, transfer.destination_region)
+            causes.setdefault(transfer.destination_region_id, transfer)
+        else:  # a transfer to a country points at every region of that country
+            by_country.setdefault(transfer.destination_country_id, transfer)
+    if by_country:
+        for region in Region.objects.filter(country_id__in=by_country).order_by("pk"):
             regions.setdefault(region.pk, region)
-            causes.setdefault(region.pk, transfer)
+            causes.setdefault(region.pk, by_country[region.country_id])
 
     def reason(region):
         tr = causes[region.pk]

@@ -9,7 +9,7 @@ field.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -66,13 +66,18 @@ def facts_for(tr: TransferRequest, categories=None) -> p.TransferFacts:
     )
 
 
-def _apply_decision(tr: TransferRequest, decision: p.PolicyDecision, categories) -> None:
+def _apply_decision(
+    tr: TransferRequest, decision: p.PolicyDecision, categories, rows: dict | None = None
+) -> None:
     tr.is_transfer = decision.transfer
     tr.policy_allowed = decision.allowed
     tr.policy_basis = decision.basis or ""
-    tr.policy_mechanism = (
-        Mechanism.objects.get(key=decision.mechanism.key) if decision.mechanism else None
-    )
+    if decision.mechanism is None:
+        tr.policy_mechanism = None
+    elif rows is not None and decision.mechanism.key in rows:
+        tr.policy_mechanism = rows[decision.mechanism.key]
+    else:
+        tr.policy_mechanism = Mechanism.objects.get(key=decision.mechanism.key)
     tr.policy_findings = [f.as_dict() for f in decision.findings]
     tr.evaluated_at = timezone.now()
     tr.has_special_categories = any(
@@ -80,11 +85,15 @@ def _apply_decision(tr: TransferRequest, decision: p.PolicyDecision, categories)
     )
 
 
-def evaluate_request(tr: TransferRequest, *, on: date | None = None, mechanisms=None):
-    """Run the engine on a saved request and store its verdict on the row (caller saves)."""
+def evaluate_request(
+    tr: TransferRequest, *, on: date | None = None, mechanisms=None, rows: dict | None = None
+):
+    """Run the engine on a saved request and store its verdict on the row (caller saves).
+
+    ``rows`` (mechanism key -> row) spares a query per request when re-evaluating many."""
     categories = list(tr.data_categories.all())
     decision = p.evaluate(facts_for(tr, categories), mechanisms or mechanism_set(), on or today())
-    _apply_decision(tr, decision, categories)
+    _apply_decision(tr, decision, categories, rows)
     return decision
 
 
@@ -554,6 +563,7 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
     on = on or today()
     outcome = {"suspended": [], "rebased": [], "refreshed": []}
     mechanisms = mechanism_set()
+    rows = {m.key: m for m in Mechanism.objects.all()}
     with transaction.atomic():
         dependents = (
             TransferRequest.objects.select_for_update(of=("self",))
@@ -573,7 +583,7 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
             .order_by("pk")
         )
         for tr in dependents:
-            decision = evaluate_request(tr, on=on, mechanisms=mechanisms)
+            decision = evaluate_request(tr, on=on, mechanisms=mechanisms, rows=rows)
             if tr.status == TransferStatus.SUBMITTED:
                 tr.save()
                 outcome["refreshed"].append(tr)
@@ -714,6 +724,29 @@ def mechanism_end(
         # basis until then, and the daily check suspends them on that day.
         outcome = reevaluate_dependents(mechanism=m, by=by, on=today(), reason="")
     return m, outcome
+
+
+DAILY_CHECK = "transfers.daily_check"
+DAILY_CHECK_NOT_BEFORE = time(2, 0)
+
+
+def daily_check(*, now: datetime | None = None) -> dict | None:
+    """``check_expiries`` once a day: on the first hourly tick from 02:00 UTC that finds no
+    record of today's run. Every step of the check is idempotent (an ended mechanism is not
+    ended again, a warning is not repeated, an expired request is skipped), so a tick that
+    runs it twice changes nothing; ``check_expiries(on=today)`` also covers days missed."""
+    from controlplane.audit.selectors import daily_run_due
+
+    now = now or timezone.now()
+    if not daily_run_due(DAILY_CHECK, now=now, not_before=DAILY_CHECK_NOT_BEFORE):
+        return None
+    summary = check_expiries(on=timezone.localdate(now))
+    record_event(
+        actor=SYSTEM,
+        action=DAILY_CHECK,
+        data={"day": now.date(), **{key: len(value) for key, value in summary.items()}},
+    )
+    return summary
 
 
 def check_expiries(*, on: date | None = None, warn_days: int = EXPIRY_WARNING_DAYS) -> dict:
