@@ -97,21 +97,23 @@ def test_an_unchanged_save_in_the_admin_writes_no_event(relied_on, world, client
 
 def test_the_reference_loader_writes_through_the_audited_service(new_request, world):
     """A drifted reference row is put right with an audit event and its transfers re-checked."""
-    dpf = Mechanism.objects.get(key="eu-adequacy-US")
-    # The row as an old release left it: no DPF certification required.
-    Mechanism.objects.filter(pk=dpf.pk).update(requires_certification="")
-    tr = new_request(importer=world.plain_us, destination_country=Country.objects.get(code="US"))
-    assert tr.policy_basis == "adequacy", tr.policy_findings
+    swiss = Mechanism.objects.get(key="eu-adequacy-CH")
+    right = swiss.to_country
+    # The row as a bad release left it: the Swiss adequacy decision pointing at India.
+    Mechanism.objects.filter(pk=swiss.pk).update(to_country=world.india)
+    tr = new_request()  # eu-central -> India: the drifted "adequacy" comes before the SCCs
+    assert tr.policy_mechanism == swiss, tr.policy_findings
     services.transfer_request_approve(request=tr, by=world.estate.dpo_eu)
 
     assert services.reference_mechanisms_sync() == 1
-    [event] = _changed_events(dpf)
-    assert event.data["changes"] == {
-        "requires_certification": {"from": "", "to": p.CERT_EU_US_DPF}
-    }
+    [event] = _changed_events(swiss)
+    assert event.data["changes"] == {"to_country": {"from": world.india.pk, "to": right.pk}}
     assert event.actor_kind == "system" and event.actor_label == "reference-data"
     tr.refresh_from_db()
-    assert tr.status == "suspended"
+    # Re-evaluated in the same transaction: it now rests on the SCCs it really has.
+    assert tr.status == "approved" and tr.policy_mechanism == world.scc, tr.policy_findings
+    moved = AuditEvent.objects.get(action="transfer.reevaluated", object_id=str(tr.pk))
+    assert moved.sequence > event.sequence
     assert services.reference_mechanisms_sync() == 0  # idempotent
 
 
