@@ -4,7 +4,7 @@ import django_filters
 from django import forms
 
 from controlplane.audit.models import ActorKind, AuditEvent
-from controlplane.web.lists import ListFilterSet, ordering_filter
+from controlplane.web.lists import ListFilterSet, ordering_filter, visible_regions
 
 
 class AuditEventFilterSet(ListFilterSet):
@@ -27,6 +27,9 @@ class AuditEventFilterSet(ListFilterSet):
     object_type = django_filters.CharFilter(
         field_name="object_type", lookup_expr="iexact", label="Object type"
     )
+    region = django_filters.ModelChoiceFilter(
+        queryset=visible_regions, to_field_name="slug", method="filter_region", label="Region"
+    )
     since = django_filters.DateTimeFilter(
         field_name="occurred_at",
         lookup_expr="gte",
@@ -44,3 +47,6 @@ class AuditEventFilterSet(ListFilterSet):
     class Meta:
         model = AuditEvent
         fields = []
+
+    def filter_region(self, queryset, name, value):
+        return queryset.filter(region=value.slug) if value else queryset
