@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "controlplane.transfers",
     "controlplane.modelregistry",  # before distribution: its demo publishes the seeded state
     "controlplane.distribution",
+    "controlplane.notifications",
 ]
 
 MIDDLEWARE = [
@@ -89,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "controlplane.web.context_processors.navigation",
+                "controlplane.notifications.context_processors.unread_notices",
             ],
         },
     },
@@ -279,3 +281,38 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Notifications (controlplane.notifications) ---
+# Mail through Django's mail framework: SMTP by default (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
+# EMAIL_HOST_PASSWORD, EMAIL_USE_TLS); `make run` writes mails as files under var/mail.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "control-plane@localhost")
+# Links in mails point here.
+SITE_URL = env_str("SITE_URL", DEMO_CONTROLPLANE_URL)
+# An agent out of sync, refusing bundles or silent for this long is reported to its region's DPOs.
+NOTIFY_AGENT_TROUBLE_MINUTES = env_int("NOTIFY_AGENT_TROUBLE_MINUTES", 30, minimum=1)
+NOTIFY_DIGEST_HOUR = env_int("NOTIFY_DIGEST_HOUR", 7, minimum=0)  # UTC
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "notifications-periodic-checks": {
+            "task": "controlplane.notifications.tasks.run_periodic_checks",
+            "schedule": 300.0,
+        },
+        "notifications-daily-digests": {
+            "task": "controlplane.notifications.tasks.send_digests",
+            "schedule": crontab(minute=30),  # hourly tick; one digest a day, from the hour below
+        },
+    }
+)

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "controlplane.notifications"
+    label = "notifications"
+    verbose_name = "Notifications"
+
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from controlplane.audit.models import AuditEvent
+        from controlplane.notifications import registry, services
+
+        registry.autodiscover()
+        post_save.connect(
+            services.on_audit_event, sender=AuditEvent, dispatch_uid="notifications-audit"
+        )
