@@ -14,10 +14,15 @@ api_v1 = [
     path("", include("controlplane.modelregistry.api.urls")),
 ]
 
+handler403 = "controlplane.web.views.permission_denied"
+handler404 = "controlplane.web.views.page_not_found"
+handler500 = "controlplane.web.views.server_error"
+
 urlpatterns = [
     # First: agents poll this often, so it must resolve before the long API lists.
     path("api/v1/agent/", include("controlplane.distribution.api.agent_urls")),
     path("", web_views.dashboard, name="dashboard"),
+    path("favicon.ico", web_views.favicon, name="favicon"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("regions/", include("regions.urls")),

@@ -36,6 +36,9 @@ def agent_list(request):
             "page": found.page,
             "agents": selectors.with_drift(list(found.rows)),
             "counts": selectors.drift_counts(agents),
+            "uncovered": selectors.uncovered_regions(
+                list(regions_for(request.user, "view").order_by("slug")), agents
+            ),
             "recent_bundles": bundles.order_by("-created_at")[:10],
             "may_manage": _may_manage(request.user),
         },
