@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from controlplane.decisions import ConditionsField
 from controlplane.permissions import regions_for
@@ -11,6 +12,7 @@ from controlplane.transfers.models import (
     Mechanism,
     Party,
 )
+from controlplane.web.widgets import CategoryPicker
 from regions.models import Country, DataCategory, Region
 
 
@@ -31,7 +33,8 @@ class TransferRequestForm(forms.Form):
     data_categories = forms.ModelMultipleChoiceField(
         queryset=DataCategory.objects.filter(key__startswith="user"),
         to_field_name="key",
-        widget=forms.SelectMultiple(attrs={"size": 10}),
+        widget=CategoryPicker,
+        help_text="Find categories by name; Art. 9 and Art. 10 data are marked.",
     )
     data_subjects = forms.CharField(max_length=300, help_text="Customers, employees, patients...")
     purpose = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
@@ -48,17 +51,52 @@ class TransferRequestForm(forms.Form):
         queryset=Mechanism.objects.filter(status=p.IN_FORCE), required=False
     )
     requested_expiry = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional; not in the past (YYYY-MM-DD).",
     )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["source_region"].queryset = regions_for(user, "view")
 
+    def clean_requested_expiry(self):
+        expiry = self.cleaned_data.get("requested_expiry")
+        if expiry and expiry < timezone.localdate():
+            raise ValidationError(
+                f"{expiry:%Y-%m-%d} is in the past; give a date from today on, or leave it empty."
+            )
+        return expiry
+
     def clean(self):
+        """Contradictions between fields, all reported at once next to the field concerned."""
         data = super().clean()
         if not data.get("destination_region") and not data.get("destination_country"):
-            raise ValidationError("Give a destination region or a destination country.")
+            self.add_error(
+                "destination_country", "Give a destination region or a destination country."
+            )
+        exporter, importer = data.get("exporter"), data.get("importer")
+        if exporter and importer and exporter == importer:
+            self.add_error(
+                "importer",
+                f"{importer.name} is also the exporter: a transfer goes from one party to another.",
+            )
+        source, destination = data.get("source_region"), data.get("destination_region")
+        if source and destination and source == destination:
+            self.add_error("destination_region", "The destination is the source region itself.")
+        country = data.get("destination_country")
+        if destination and country and destination.country_id != country.pk:
+            self.add_error(
+                "destination_country",
+                f"{destination.slug} lies in {destination.country.name}, not {country.name}; "
+                "give one or the other.",
+            )
+        if data.get("derogation") and data.get("chosen_mechanism"):
+            self.add_error(
+                "derogation",
+                "An Art. 49 derogation applies only when no mechanism does; you also chose "
+                f"{data['chosen_mechanism']}.",
+            )
         return data
 
 

@@ -29,7 +29,7 @@ from controlplane.transfers.models import (
     TransferRequest,
     TransferStatus,
 )
-from controlplane.web.lists import list_page
+from controlplane.web.lists import add_service_errors, list_page
 
 
 def _error_text(error) -> str:
@@ -53,43 +53,134 @@ def queue(request):
 
 def mine(request):
     return list_page(
-        request, "transfers/mine.html", TransferRequestFilterSet, selectors.requests_of(request.user)
+        request,
+        "transfers/mine.html",
+        TransferRequestFilterSet,
+        selectors.requests_of(request.user),
     )
 
 
+FORM_FIELDS = (
+    "source_region", "destination_region", "destination_country", "exporter", "exporter_role",
+    "importer", "importer_role", "data_categories", "data_subjects", "purpose", "frequency",
+    "volume_estimate", "derogation", "chosen_mechanism", "requested_expiry",
+)  # fmt: skip
+
+
+def _initial_from(tr: TransferRequest) -> dict:
+    """A form's starting values from an existing request (edit a draft, copy a rejected one)."""
+    initial = {name: getattr(tr, name) for name in FORM_FIELDS if name != "data_categories"}
+    initial["destination_country"] = tr.destination_country.code
+    initial["data_categories"] = [c.key for c in tr.data_categories.all()]
+    return initial
+
+
+def _own(request, pk) -> TransferRequest:
+    tr = TransferRequest.objects.filter(pk=pk, requested_by=request.user.pk).first()
+    if tr is None:
+        if selectors.visible_requests(request.user).filter(pk=pk).exists():
+            raise PermissionDenied("Only the person who made this request may change it.")
+        raise Http404("No such transfer request.")
+    return tr
+
+
 def create(request):
-    form = TransferRequestForm(request.POST or None, user=request.user)
+    copied_from = None
+    initial = None
+    if request.method == "GET" and request.GET.get("from", "").isdigit():
+        copied_from = _own(request, int(request.GET["from"]))
+        initial = _initial_from(copied_from)
+        initial["requested_expiry"] = None
+    form = TransferRequestForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             tr = services.transfer_request_create(
                 by=request.user,
-                source_region=data["source_region"],
-                destination_region=data["destination_region"],
-                destination_country=data["destination_country"],
-                exporter=data["exporter"],
-                exporter_role=data["exporter_role"],
-                importer=data["importer"],
-                importer_role=data["importer_role"],
-                data_categories=data["data_categories"],
-                data_subjects=data["data_subjects"],
-                purpose=data["purpose"],
-                frequency=data["frequency"],
-                volume_estimate=data["volume_estimate"],
-                derogation=data["derogation"],
-                chosen_mechanism=data["chosen_mechanism"],
-                requested_expiry=data["requested_expiry"],
+                **{name: data[name] for name in FORM_FIELDS},
                 submit="submit" in request.POST,
             )
         except NotAllowed as error:
             raise PermissionDenied(str(error)) from error
         except (DomainError, ValidationError) as error:
-            form.add_error(None, _error_text(error))
+            add_service_errors(form, error)
         else:
             verb = "submitted" if tr.status == TransferStatus.SUBMITTED else "saved as a draft"
             messages.success(request, f"{tr} {verb}.")
             return redirect(tr)
-    return render(request, "transfers/request_form.html", {"form": form})
+    status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request,
+        "transfers/request_form.html",
+        {"form": form, "copied_from": copied_from},
+        status=status,
+    )
+
+
+def edit(request, pk):
+    tr = _own(request, pk)
+    if tr.status != TransferStatus.DRAFT:
+        messages.error(request, f"{tr} is {tr.get_status_display().lower()}; only drafts change.")
+        return redirect(tr)
+    form = TransferRequestForm(request.POST or None, user=request.user, initial=_initial_from(tr))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            tr = services.transfer_request_update_draft(
+                request=tr,
+                by=request.user,
+                **{name: data[name] for name in FORM_FIELDS},
+                submit="submit" in request.POST,
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(str(error)) from error
+        except (DomainError, ValidationError) as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{tr} saved.")
+            return redirect(tr)
+    status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request, "transfers/request_form.html", {"form": form, "editing": tr}, status=status
+    )
+
+
+@require_POST
+def delete(request, pk):
+    tr = _own(request, pk)
+    label = str(tr)
+    return _run_then(
+        request,
+        tr,
+        lambda: services.transfer_request_delete_draft(request=tr, by=request.user),
+        f"Draft {label} deleted.",
+        after="transfers:mine",
+    )
+
+
+@require_POST
+def withdraw(request, pk):
+    tr = _own(request, pk)
+    return _run(
+        request,
+        tr,
+        lambda: services.transfer_request_withdraw(
+            request=tr, by=request.user, reason=request.POST.get("reason", "")
+        ),
+        f"{tr} withdrawn; the DPO no longer sees it in the queue.",
+    )
+
+
+def _run_then(request, tr, action, success, *, after):
+    try:
+        action()
+    except NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
+    except (DomainError, ValidationError) as error:
+        messages.error(request, _error_text(error))
+        return redirect(tr)
+    messages.success(request, success)
+    return redirect(after)
 
 
 def detail(request, pk):
@@ -111,6 +202,8 @@ def detail(request, pk):
             "may_decide": may_decide and not own and tr.status == TransferStatus.SUBMITTED,
             "four_eyes_block": may_decide and own and tr.status == TransferStatus.SUBMITTED,
             "may_submit": own and tr.status == TransferStatus.DRAFT,
+            "may_withdraw": own and tr.status == TransferStatus.SUBMITTED,
+            "may_copy": own and tr.status == TransferStatus.REJECTED,
             "may_reinstate": may_decide and not own and tr.status == TransferStatus.SUSPENDED,
             "may_revoke": may_decide
             and tr.status in (TransferStatus.APPROVED, TransferStatus.ACTIVE, "suspended"),

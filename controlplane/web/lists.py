@@ -109,3 +109,21 @@ def list_page(request, template, filterset_class, queryset, *, context=None, def
     result = run_list(request, filterset_class, queryset, defaults=defaults)
     ctx = {"list": result, "rows": result.rows, "page": result.page, **(context or {})}
     return render(request, template, ctx, status=400 if result.error else 200)
+
+
+def add_service_errors(form, error) -> None:
+    """A service's ValidationError onto the form: per-field messages next to their fields,
+    the rest above the form; each message once."""
+    from django.core.exceptions import ValidationError
+
+    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            target = field if field in form.fields else None
+            for message in errors:
+                for text in message.messages:
+                    if text not in form.errors.get(target or "__all__", []):
+                        form.add_error(target, text)
+        return
+    text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+    if text not in form.non_field_errors():
+        form.add_error(None, text)
