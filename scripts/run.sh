@@ -88,7 +88,8 @@ cat <<TXT
 
   Sovereignty control plane is running: http://127.0.0.1:$PORT/
   Demo logins, password 'sovereign-demo':
-    dpo-eu (DPO for eu-central, eu-west)   dpo-uk (uk-south)   dpo-us (us-east, ap-northeast)
+    dpo-eu (DPO for eu-central, eu-west)   dpo-eu-2 (second DPO, eu-central)   dpo-uk (uk-south)
+    dpo-us (us-east, ap-northeast)
     ml-engineer   requester   auditor   admin (superuser, /admin/)
   API docs: http://127.0.0.1:$PORT/api/docs/     Logs: $LOG/     Mail: $EMAIL_FILE_PATH/
   Demo agents (eu-central, us-east) listen on ports ${DEMO_AGENT_PORTS/,/ and }.

@@ -46,7 +46,10 @@ def index(request):
             "page": found.page,
             "matrix": matrix,
             "may_register": services.may_register(request.user),
-            "queue_count": selectors.deployment_queue(request.user).count(),
+            # "awaiting you" only for someone who decides (not auditors, not engineers)
+            "queue_count": selectors.deployment_queue(request.user).count()
+            if not is_auditor(request.user)
+            else 0,
         },
     )
 
