@@ -47,6 +47,10 @@ def requester_panel(request):
     return Panel(
         title="Your transfer requests",
         template="transfers/_requester_panel.html",
-        context={"counts": counts, "open": open_rows},
+        context={
+            "counts": counts,
+            "approved": counts.get("approved", 0) + counts.get("active", 0),
+            "open": open_rows,
+        },
         order=5,
     )
