@@ -191,3 +191,33 @@ def test_web_form_asks_in_plain_language_and_drops_answers_that_do_not_apply(wor
     client.force_login(world.estate.dpo_eu)
     detail = client.get(tr.get_absolute_url()).content.decode()
     assert 'data-testid="stated-facts"' in detail and "Declared, not verified" in detail
+
+
+def test_dry_run_what_if_a_contract_were_signed(world, client):
+    """The mechanism relied on can be stated in a dry run before it exists: SCC module 2
+    (Decision 2021/914) with its TIA. An unknown module is a 400 naming the field."""
+    client.force_login(world.estate.requester)
+    body = dict(
+        DRY_RUN,
+        destination_country="IN",
+        importer={"name": "Chennai Data Pvt Ltd", "country": "IN", "role": "processor"},
+        what_if={
+            "kind": "scc",
+            "module": 2,
+            "tia": {"on": str(timezone.localdate()), "outcome": "no_concerns"},
+        },
+    )
+    answer = client.post(EVALUATE, body, "application/json").json()
+    assert answer["allowed"] and answer["basis"] == "scc"
+    wrong = client.post(
+        EVALUATE, dict(body, what_if={"kind": "scc", "module": 1}), "application/json"
+    )
+    assert "SCC_MODULE_MISMATCH" in codes(wrong.json())
+    bad = client.post(
+        EVALUATE, dict(body, what_if={"kind": "scc", "module": 7}), "application/json"
+    )
+    assert bad.status_code == 400 and "module" in bad.json()["what_if"]
+    unknown = client.post(
+        EVALUATE, dict(body, what_if={"kind": "pinky_promise"}), "application/json"
+    )
+    assert unknown.status_code == 400 and "kind" in unknown.json()["what_if"]
