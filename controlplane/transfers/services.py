@@ -981,7 +981,9 @@ def transfer_record_create(
 DRAFT_FIELDS = (
     "source_region", "destination_region", "destination_country", "exporter", "exporter_role",
     "importer", "importer_role", "data_subjects", "purpose", "frequency", "volume_estimate",
-    "derogation", "chosen_mechanism", "requested_expiry",
+    "derogation", "chosen_mechanism", "requested_expiry", "importer_scope", "exporter_scope",
+    "hr_data", "art9_condition", "art10_authorisation", "tia_on", "tia_outcome",
+    "derogation_facts", "onward_transfers",
 )  # fmt: skip
 
 
@@ -1018,6 +1020,12 @@ def transfer_request_update_draft(
         before = _snapshot(tr)
         before_categories = sorted(tr.data_categories.values_list("key", flat=True))
         for name, value in changes.items():
+            if value is None and name in ("importer_scope", "exporter_scope", "derogation_facts"):
+                value = {}
+            elif value is None and name in ("onward_transfers",):
+                value = []
+            elif value is None and name in ("art9_condition", "art10_authorisation", "tia_outcome"):
+                value = ""
             setattr(tr, name, value)
         if tr.destination_country_id is None and tr.destination_region is not None:
             tr.destination_country = tr.destination_region.country
