@@ -73,6 +73,22 @@ def _initial_from(tr: TransferRequest) -> dict:
     initial = {name: getattr(tr, name) for name in FORM_FIELDS if name != "data_categories"}
     initial["destination_country"] = tr.destination_country.code
     initial["data_categories"] = [c.key for c in tr.data_categories.all()]
+
+    def tri(value):
+        return {True: "yes", False: "no"}.get(value, "")
+
+    for prefix, answers in (
+        ("importer", tr.importer_scope),
+        ("exporter", tr.exporter_scope),
+        ("derogation", tr.derogation_facts),
+    ):
+        for key, value in (answers or {}).items():
+            initial[f"{prefix}__{key}"] = tri(value)
+    initial["hr_data"] = tri(tr.hr_data)
+    for name in ("art9_condition", "art10_authorisation", "tia_on", "tia_outcome"):
+        initial[name] = getattr(tr, name)
+    for n, leg in enumerate(tr.onward_transfers or [], start=1):
+        initial[f"onward_{n}"] = leg.get("party")
     return initial
 
 
