@@ -140,6 +140,8 @@ ANONYMOUS_USER_NAME = None  # no guardian anonymous user: every page needs a log
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
+# Dates and times look the same on every page: controlplane/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["controlplane.formats"]
 USE_I18N = False
 USE_TZ = True
 

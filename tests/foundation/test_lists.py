@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from controlplane.audit.actors import Actor
 from controlplane.audit.services import record_event
 from controlplane.modelregistry.models import DeploymentApproval, MLModel
+from controlplane.notifications.models import Notice
 from controlplane.transfers.models import Mechanism, TransferRecord, TransferRequest
 from regions.models import Agent
 
@@ -65,6 +66,10 @@ def _grow(n: int) -> None:
         MLModel.objects.create(name=f"clone-{i}", purpose="p", owner_team="t")
         _clone(agent, name=f"{agent.name}-{i}", token_hash=f"{i:064d}", id=uuid.uuid4())
         record_event(actor=Actor.system("test"), action="test.grown", obj=twin, data={"i": i})
+        for user in get_user_model().objects.all():
+            Notice.objects.create(
+                recipient=user, kind="awaiting_decision", title=f"notice {i}", key=f"grown-{i}"
+            )
     approval = DeploymentApproval.objects.order_by("pk").first()
     if approval is not None:
         for _ in range(n):
@@ -81,6 +86,7 @@ PAGES = [
     "/agents/?ordering=-seen&refusing=no",
     "/regions/?q=e&ordering=-slug",
     "/audit/?actor=s&ordering=-when",
+    "/inbox/?state=unread&ordering=-created&q=notice",
 ]
 APIS = [
     "/api/v1/transfers/requests/?status=all&ordering=-submitted",
