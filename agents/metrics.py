@@ -522,6 +522,8 @@ class MetricsPipeline:
             if head is None:
                 break
             path, body = head
+            if not self._period_ended(body):
+                break  # a partial period spooled at shutdown waits for its end
             try:
                 status, answer = self.send(METRICS_PATH, body)
             except SendError as exc:
@@ -550,6 +552,15 @@ class MetricsPipeline:
                 log.warning("metrics not accepted now (HTTP %s), kept in the spool", status)
                 break
         return sent
+
+    def _period_ended(self, body: bytes) -> bool:
+        try:
+            batch = json.loads(body)
+            start = datetime.strptime(batch["period_start"], "%Y-%m-%dT%H:%M:%SZ")
+            end = start.replace(tzinfo=UTC).timestamp() + int(batch["period_seconds"])
+        except (ValueError, KeyError, TypeError):
+            return True  # let the control plane say what is wrong with it
+        return end <= self.clock()
 
     def tick(self) -> None:
         self.close_periods()

@@ -6,7 +6,8 @@
   200 when applied or already applied, 409 with ``{"code", "message"}`` when refused.
 * ``POST /route``: record metadata in, routing decision out (200 accepted, 403 refused).
 * ``POST /observe``: observations from services in the region, ``{"name", "value",
-  "dimensions"}`` or ``{"observations": [...]}``; they never leave the agent except as
+  "dimensions", "at"?}`` (``at``: when it happened, epoch seconds, within the last hour) or
+  ``{"observations": [...]}``; they never leave the agent except as
   suppressed aggregates (``agents.metrics``). 202 when recorded, 400 with the first refusal.
 * ``GET /status``: what is applied (and the metrics pipeline's counters).
 """
@@ -90,7 +91,6 @@ class AgentRequestHandler(BaseHTTPRequestHandler):
             return self._send(400, exc.as_dict())
         return self._send(200 if decision.accepted else 403, decision.as_dict())
 
-
     def _observe(self):
         from agents.metrics import ObservationRefused
 
@@ -109,18 +109,48 @@ class AgentRequestHandler(BaseHTTPRequestHandler):
         for index, item in enumerate(batch):
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
                 return self._send(
-                    400, {"code": "malformed", "message": f"observation {index}: name required",
-                          "recorded": recorded},
+                    400,
+                    {
+                        "code": "malformed",
+                        "message": f"observation {index}: name required",
+                        "recorded": recorded,
+                    },
+                )
+            at = item.get("at")
+            if at is not None and not _recent(at):
+                return self._send(
+                    400,
+                    {
+                        "code": "invalid_time",
+                        "recorded": recorded,
+                        "message": f"observation {index}: at is seconds since the epoch, "
+                        "within the last hour",
+                    },
                 )
             try:
-                self.metrics.observe(item["name"], item.get("value"), item.get("dimensions") or {})
+                self.metrics.observe(
+                    item["name"], item.get("value"), item.get("dimensions") or {}, at=at
+                )
             except ObservationRefused as exc:
                 return self._send(
-                    400, {**exc.as_dict(), "message": f"observation {index}: {exc.message}",
-                          "recorded": recorded},
+                    400,
+                    {
+                        **exc.as_dict(),
+                        "message": f"observation {index}: {exc.message}",
+                        "recorded": recorded,
+                    },
                 )
             recorded += 1
         return self._send(202, {"recorded": recorded})
+
+
+def _recent(at) -> bool:
+    import time
+
+    if isinstance(at, bool) or not isinstance(at, int | float):
+        return False
+    now = time.time()
+    return now - 3600 <= at <= now + 5
 
 
 def make_server(agent: Agent, address: tuple[str, int], *, metrics=None) -> ThreadingHTTPServer:

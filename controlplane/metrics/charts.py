@@ -15,6 +15,7 @@ Callers pass regions already narrowed by ``controlplane.permissions.restrict()``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -92,7 +93,16 @@ def line_chart(
         points = sorted(lines[label])
         if points:
             chart.add(label, [(t, v) for t, v in points])
-    return chart.render(is_unicode=True)
+    return _static(chart.render(is_unicode=True))
+
+
+SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+def _static(svg: str) -> str:
+    """pygal embeds its tooltip config as a script and credits in comments: keep the drawing."""
+    return COMMENT.sub("", SCRIPT.sub("", svg))
 
 
 def region_chart(

@@ -58,7 +58,9 @@ def test_a_retry_answers_the_first_result_and_stores_once(post_batch, eu_version
 
 
 def test_a_key_reused_for_other_content_is_a_conflict(post_batch, eu_version):
-    assert post_batch(batch([requests_item(eu_version)], key="mb-samekeysamekey")).status_code == 201
+    assert (
+        post_batch(batch([requests_item(eu_version)], key="mb-samekeysamekey")).status_code == 201
+    )
     other = post_batch(batch([requests_item(eu_version, count=30)], key="mb-samekeysamekey"))
     assert other.status_code == 409
     assert MetricPoint.objects.count() == 1
@@ -123,13 +125,39 @@ def test_periods_must_be_aligned_ended_and_within_retention(post_batch, eu_versi
 @pytest.mark.parametrize(
     "item,code",
     [
-        ({"metric": "inference.latency_ms.p50", "dimensions": {}, "value": -1.0, "count": 20}, "out_of_range"),
-        ({"metric": "model.accuracy", "dimensions": {}, "value": 0.9, "count": 20}, "invalid_dimension_set"),
-        ({"metric": "inference.requests", "dimensions": {}, "value": 21.0, "count": 20}, "out_of_range"),
-        ({"metric": "inference.requests", "dimensions": {}, "value": True, "count": 20}, "invalid_value"),
-        ({"metric": "inference.requests", "dimensions": {}, "value": 1.0, "count": 20.5}, "invalid_count"),
-        ({"metric": "inference.requests", "dimensions": {"model_version": "ghost:9"}, "value": 1.0, "count": 20}, "unknown_value"),
-        ({"metric": "no.such_metric", "dimensions": {}, "value": 1.0, "count": 20}, "unknown_metric"),
+        (
+            {"metric": "inference.latency_ms.p50", "dimensions": {}, "value": -1.0, "count": 20},
+            "out_of_range",
+        ),
+        (
+            {"metric": "model.accuracy", "dimensions": {}, "value": 0.9, "count": 20},
+            "invalid_dimension_set",
+        ),
+        (
+            {"metric": "inference.requests", "dimensions": {}, "value": 21.0, "count": 20},
+            "out_of_range",
+        ),
+        (
+            {"metric": "inference.requests", "dimensions": {}, "value": True, "count": 20},
+            "invalid_value",
+        ),
+        (
+            {"metric": "inference.requests", "dimensions": {}, "value": 1.0, "count": 20.5},
+            "invalid_count",
+        ),
+        (
+            {
+                "metric": "inference.requests",
+                "dimensions": {"model_version": "ghost:9"},
+                "value": 1.0,
+                "count": 20,
+            },
+            "unknown_value",
+        ),
+        (
+            {"metric": "no.such_metric", "dimensions": {}, "value": 1.0, "count": 20},
+            "unknown_metric",
+        ),
     ],
 )
 def test_items_only_from_the_catalogue_and_in_range(post_batch, item, code):
@@ -150,7 +178,9 @@ def test_versions_of_other_regions_are_not_in_this_catalogue(post_batch, registr
 
 
 def test_not_a_number_and_infinity_are_refused(post_batch):
-    raw = json.dumps(batch([{"metric": "inference.requests", "dimensions": {}, "value": 1.0, "count": 20}]))
+    raw = json.dumps(
+        batch([{"metric": "inference.requests", "dimensions": {}, "value": 1.0, "count": 20}])
+    )
     for constant in ("NaN", "Infinity", "-Infinity"):
         response = post_batch(raw.replace("1.0", constant))
         assert response.status_code == 400
@@ -159,7 +189,7 @@ def test_not_a_number_and_infinity_are_refused(post_batch):
 
 
 def test_oversized_bodies_are_refused_unread(post_batch, registry):
-    huge = b'{"items": [' + b'0,' * 600_000 + b"0]}"
+    huge = b'{"items": [' + b"0," * 600_000 + b"0]}"
     response = post_batch(huge)
     assert response.status_code == 413
     assert MetricRefusal.objects.get().codes == ["too_large"]
