@@ -78,7 +78,13 @@ def cmd_run(args) -> int:
     if config.listen_address:
         from agents.server import make_server
 
-        server = make_server(agent, config.listen_address, metrics=metrics)
+        server = make_server(
+            agent,
+            config.listen_address,
+            max_connections=config.listen_connections,
+            deadline=config.listen_deadline,
+            metrics=metrics,
+        )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         logging.getLogger("sovereign.agent").info("listening on %s", config.listen)
     try:
@@ -93,11 +99,11 @@ def start_metrics(agent: Agent, config: AgentConfig, stop: threading.Event):
     """The metrics pipeline in its own thread, following the catalogue of the applied bundle."""
     import random
 
-    from agents.metrics import MetricsPipeline, agent_sender, synthetic_observations
+    from agents.metrics import MetricsPipeline, http_sender, synthetic_observations
 
     pipeline = MetricsPipeline(
         spool_dir=config.metrics_spool_dir,
-        send=agent_sender(agent),
+        send=http_sender(url=config.url, token=config.token, deadline_s=config.timeout),
         period=config.metrics_period,
         max_spool=config.metrics_spool_max,
     )

@@ -605,21 +605,35 @@ class MetricsPipeline:
         self.close_periods(everything=True)
 
 
-def agent_sender(agent, *, max_answer_bytes: int = 64 * 1024) -> Send:
-    """A ``send`` over the agent's own HTTP client (its token, deadline and User-Agent)."""
+def http_sender(
+    *, url: str, token: str, deadline_s: float = 10.0, max_answer_bytes: int = 64 * 1024
+) -> Send:
+    """A ``send`` over the agent's one HTTP client (``agents.transport``): an overall deadline,
+    a capped answer, the spooled bytes sent as they are (a retry is byte-identical)."""
+    from agents import __version__
+    from agents.transport import TransportError, request
 
     def send(path: str, body: bytes) -> tuple[int, dict]:
         try:
-            status, _, fh = agent._request("POST", path, body=json.loads(body))
-            with fh:
-                raw = fh.read(max_answer_bytes)
-        except Exception as exc:  # the transport's error, a socket's, a timeout: retry later
+            resp = request(
+                "POST",
+                url.rstrip("/") + path,
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "User-Agent": f"sovereign-agent/{__version__}",
+                    "Content-Type": "application/json",
+                },
+                body=body,
+                deadline_s=deadline_s,
+                max_bytes=max_answer_bytes,
+            )
+        except TransportError as exc:
             raise SendError(str(exc)) from exc
         try:
-            answer = json.loads(raw or b"{}")
-        except ValueError:
+            answer = resp.json()
+        except TransportError:
             answer = {}
-        return status, answer if isinstance(answer, dict) else {}
+        return resp.status, answer if isinstance(answer, dict) else {}
 
     return send
 

@@ -36,15 +36,15 @@ def _get(port, path):
         return None
 
 
-def start_agent(world, token, *, url, port):
+def start_agent(the_world, token, *, url, port):
     import sys
 
     args = [sys.executable, "-m", "agents.cli", "run", "--url", url, "--token", token]
-    args += ["--region", "eu-central", "--root-key", world.root]
-    args += ["--state-dir", str(world.tmp / "agent-state"), "--poll-min", "1", "--poll-max", "2"]
+    args += ["--region", "eu-central", "--root-key", the_world.root]
+    args += ["--state-dir", str(the_world.tmp / "agent-state"), "--poll-min", "1", "--poll-max", "2"]
     args += ["--listen", f"127.0.0.1:{port}"]
-    world.procs.env["SOVEREIGN_AGENT_METRICS_PERIOD"] = "60"
-    world.procs.start("agent", args)
+    the_world.procs.env["SOVEREIGN_AGENT_METRICS_PERIOD"] = "60"
+    the_world.procs.start("agent", args)
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def seeded(db):
     seed_catalogue()
 
 
-def test_agent_spools_through_an_outage_and_a_restart_then_the_server_stores_once(seeded, world):
+def test_agent_spools_through_an_outage_and_a_restart_then_the_server_stores_once(seeded, world):  # noqa: F811
     from controlplane.distribution import services
 
     _, token = services.agent_enroll(region=world.estate.eu_central, name="eu-e2e")
