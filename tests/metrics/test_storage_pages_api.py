@@ -273,3 +273,23 @@ def test_api_is_in_the_openapi_schema(client, registry):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
     assert "/api/v1/metrics/" in schema
     assert "/api/v1/agent/metrics" in schema
+
+
+def test_k_and_epsilon_change_through_the_estate_api_audited(client, registry, settings):
+    from controlplane.audit.models import AuditEvent
+
+    client.force_login(registry.admin)
+    response = client.patch(
+        "/api/v1/regions/eu-central/",
+        {"metrics_k": 30, "metrics_epsilon": 1.5},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.json()
+    registry.eu_central.refresh_from_db()
+    assert (registry.eu_central.metrics_k, registry.eu_central.metrics_epsilon) == (30, 1.5)
+    event = AuditEvent.objects.filter(action="region.changed").latest("sequence")
+    assert event.data["metrics_epsilon"] == {"from": None, "to": 1.5}
+    bad = client.patch(
+        "/api/v1/regions/eu-central/", {"metrics_k": 0}, content_type="application/json"
+    )
+    assert bad.status_code == 400 and "metrics_k" in bad.json()

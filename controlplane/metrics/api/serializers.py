@@ -6,7 +6,7 @@ from controlplane.metrics import validation
 from controlplane.metrics.selectors import RANGES
 
 
-class BatchItemSerializer(serializers.Serializer):
+class MetricBatchItemSerializer(serializers.Serializer):
     metric = serializers.CharField(help_text="A metric name of the region's catalogue.")
     dimensions = serializers.DictField(
         child=serializers.CharField(), help_text="One of the metric's dimension sets."
@@ -15,17 +15,17 @@ class BatchItemSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Observations in the cell; at least the region's k.")
 
 
-class BatchSerializer(serializers.Serializer):
+class MetricBatchSerializer(serializers.Serializer):
     """What ``POST /api/v1/agent/metrics`` takes. Checked by ``validation.check_batch``."""
 
     idempotency_key = serializers.RegexField(validation.KEY_PATTERN.pattern)
     period_start = serializers.CharField(help_text="UTC, aligned: 2026-11-26T10:05:00Z")
     period_seconds = serializers.ChoiceField(choices=validation.PERIODS)
-    items = BatchItemSerializer(many=True, max_length=validation.MAX_ITEMS)
+    items = MetricBatchItemSerializer(many=True, max_length=validation.MAX_ITEMS)
     suppressed = serializers.IntegerField(min_value=0, required=False)
 
 
-class BatchResultSerializer(serializers.Serializer):
+class MetricBatchResultSerializer(serializers.Serializer):
     idempotency_key = serializers.CharField()
     stored = serializers.IntegerField()
     period_start = serializers.CharField()
@@ -33,19 +33,19 @@ class BatchResultSerializer(serializers.Serializer):
     replayed = serializers.BooleanField(required=False)
 
 
-class ReasonSerializer(serializers.Serializer):
+class MetricRefusalReasonSerializer(serializers.Serializer):
     field = serializers.CharField()
     code = serializers.CharField()
     message = serializers.CharField()
 
 
-class RefusalSerializer(serializers.Serializer):
+class MetricRefusalSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
-    reasons = ReasonSerializer(many=True)
+    reasons = MetricRefusalReasonSerializer(many=True)
 
 
-class PointSerializer(serializers.Serializer):
+class MetricPointSerializer(serializers.Serializer):
     region = serializers.CharField(source="region.slug")
     metric = serializers.CharField(source="metric.name")
     unit = serializers.CharField(source="metric.unit")
@@ -65,7 +65,7 @@ class PointSerializer(serializers.Serializer):
         return 3600 if obj.resolution == "hour" else 86400
 
 
-class SeriesQuerySerializer(serializers.Serializer):
+class MetricSeriesQuerySerializer(serializers.Serializer):
     region = serializers.SlugField(required=False)
     metric = serializers.CharField(required=False, max_length=80)
     model_version = serializers.CharField(required=False, max_length=130)

@@ -18,13 +18,13 @@ class AgentMetricsView(AgentAPIView):
     """``POST /api/v1/agent/metrics``: one period's aggregates from the agent's own region."""
 
     @extend_schema(
-        request=s.BatchSerializer,
+        request=s.MetricBatchSerializer,
         responses={
-            201: s.BatchResultSerializer,
-            200: s.BatchResultSerializer,
-            400: s.RefusalSerializer,
-            409: s.RefusalSerializer,
-            413: s.RefusalSerializer,
+            201: s.MetricBatchResultSerializer,
+            200: s.MetricBatchResultSerializer,
+            400: s.MetricRefusalSerializer,
+            409: s.MetricRefusalSerializer,
+            413: s.MetricRefusalSerializer,
         },
     )
     def post(self, request):
@@ -42,15 +42,15 @@ RESOLUTION_MODELS = {"raw": MetricPoint, "hour": MetricRollup, "day": MetricRoll
 
 
 @extend_schema(
-    parameters=[s.SeriesQuerySerializer],
+    parameters=[s.MetricSeriesQuerySerializer],
     description="Aggregates of the regions you may see, oldest first. Filters: region, metric, "
     "model_version, resolution (raw, hour, day), since/until or range (6h, 24h, 7d, 30d).",
 )
 class MetricSeriesList(generics.ListAPIView):
-    serializer_class = s.PointSerializer
+    serializer_class = s.MetricPointSerializer
 
     def get_queryset(self):
-        query = s.SeriesQuerySerializer(data=self.request.query_params)
+        query = s.MetricSeriesQuerySerializer(data=self.request.query_params)
         if not query.is_valid():
             raise ValidationError(query.errors)
         q = query.validated_data
