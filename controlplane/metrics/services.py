@@ -7,12 +7,13 @@ A retry carrying an accepted batch's idempotency key answers the first result an
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from controlplane.metrics import selectors, validation
@@ -126,23 +127,22 @@ def metrics_ingest(*, principal, body: bytes, now=None) -> IngestResult:
                 suppressed=checked.suppressed,
                 received_at=now,
             )
-            MetricPoint.objects.bulk_create(
+            _store_points(
                 [
-                    MetricPoint(
-                        region_id=region.pk,
-                        metric_id=metric_ids[item.metric],
-                        period_start=checked.period_start,
-                        period_seconds=checked.period_seconds,
-                        dims_key=item.dims_key,
-                        dimensions=item.dimensions,
-                        model_version=item.dimensions.get("model_version", ""),
-                        value=item.value,
-                        count=item.count,
-                        batch=batch,
+                    (
+                        region.pk,
+                        metric_ids[item.metric],
+                        checked.period_start,
+                        checked.period_seconds,
+                        item.dims_key,
+                        item.dimensions,
+                        item.dimensions.get("model_version", ""),
+                        item.value,
+                        item.count,
+                        batch.pk,
                     )
                     for item in checked.items
-                ],
-                batch_size=1000,
+                ]
             )
     except IntegrityError:
         # The same key raced in from another request: answer what that one stored.
@@ -151,6 +151,38 @@ def metrics_ingest(*, principal, body: bytes, now=None) -> IngestResult:
             raise
         return replay
     return IngestResult(201, batch.result())
+
+
+POINT_COLUMNS = (
+    "region_id",
+    "metric_id",
+    "period_start",
+    "period_seconds",
+    "dims_key",
+    "dimensions",
+    "model_version",
+    "value",
+    "count",
+    "batch_id",
+)
+
+
+def _store_points(rows: list[tuple]) -> None:
+    """Bulk insert of ``POINT_COLUMNS`` tuples: ``COPY`` on PostgreSQL, else bulk_create."""
+    if connection.vendor != "postgresql":
+        MetricPoint.objects.bulk_create(
+            [MetricPoint(**dict(zip(POINT_COLUMNS, row, strict=True))) for row in rows],
+            batch_size=1000,
+        )
+        return
+    table = connection.ops.quote_name(MetricPoint._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in POINT_COLUMNS)
+    dims = POINT_COLUMNS.index("dimensions")
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            row = list(row)
+            row[dims] = json.dumps(row[dims], sort_keys=True)
+            copy.write_row(row)
 
 
 def seed_catalogue() -> int:
