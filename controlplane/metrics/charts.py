@@ -38,6 +38,7 @@ STYLE = Style(
     legend_font_size=12,
     value_font_size=11,
     tooltip_font_size=12,
+    no_data_font_size=24,
 )
 
 
@@ -63,9 +64,9 @@ def line_chart(
     lines: Mapping[str, Sequence[tuple[datetime, float]]],
     note: str = "",
     width: int = 720,
-    height: int = 300,
+    height: int = 340,
 ) -> str:
-    """An SVG line chart over time; an empty chart says that no aggregate arrived yet."""
+    """An SVG line chart over time; an empty one says nothing was released (yet, or below k)."""
     fmt = _time_format(lines)
     chart = pygal.DateTimeLine(
         js=[],
@@ -80,10 +81,10 @@ def line_chart(
         x_label_rotation=0,
         truncate_legend=40,
         legend_at_bottom=True,
-        legend_at_bottom_columns=3,
+        legend_at_bottom_columns=2,
         x_value_formatter=lambda d: d.strftime(fmt),
         value_formatter=lambda v: f"{v:,.4g} {unit}",
-        no_data_text="No aggregates yet",
+        no_data_text="Nothing released yet",
         x_title=note or None,
         y_title=unit,
         margin=12,
@@ -112,7 +113,7 @@ def region_chart(
     since: datetime,
     until: datetime | None = None,
     width: int = 720,
-    height: int = 300,
+    height: int = 340,
 ) -> str:
     """One metric of one region, a line per model version (or refusal reason, or 'all')."""
     from controlplane.metrics import selectors
@@ -146,7 +147,7 @@ def model_version_chart(
     since: datetime,
     until: datetime | None = None,
     width: int = 720,
-    height: int = 300,
+    height: int = 340,
 ) -> str:
     """One model version's metric, a line per region, side by side over time."""
     from controlplane.metrics import selectors

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from controlplane.metrics import charts, selectors
+from controlplane.metrics.catalogue import SEED
 from controlplane.metrics.models import MetricDefinition, MetricRefusal
 from controlplane.permissions import Role, has_role, restrict, sees_every_region
 from regions.models import Region
@@ -26,12 +27,19 @@ def _range(request) -> tuple[str, object]:
     return name, timezone.now() - selectors.RANGES[name]
 
 
+SEED_ORDER = {d.name: i for i, d in enumerate(SEED)}
+
+
+def _catalogue_order(definition) -> tuple:
+    return (SEED_ORDER.get(definition.name, len(SEED_ORDER)), definition.name)
+
+
 def may_read_refusals(user) -> bool:
     return sees_every_region(user) or has_role(user, Role.DPO)
 
 
 def index(request):
-    regions = restrict(Region.objects.all(), request.user, "view")
+    regions = restrict(Region.objects.select_related("jurisdiction"), request.user, "view")
     versions = selectors.model_versions_with_points(regions)
     return render(
         request,
@@ -46,11 +54,13 @@ def index(request):
 
 
 def region_metrics(request, slug):
-    region = get_object_or_404(restrict(Region.objects.all(), request.user, "view"), slug=slug)
+    region = get_object_or_404(
+        restrict(Region.objects.select_related("jurisdiction"), request.user, "view"), slug=slug
+    )
     range_name, since = _range(request)
     cards = [
         {"definition": d, "svg": charts.region_chart(region=region, metric=d.name, since=since)}
-        for d in MetricDefinition.objects.all()
+        for d in sorted(MetricDefinition.objects.all(), key=_catalogue_order)
     ]
     return render(
         request,

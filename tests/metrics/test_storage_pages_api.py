@@ -184,7 +184,7 @@ def test_charts_are_self_contained_svg(post_batch, eu_version, registry):
     assert "<script" not in svg and "http://" not in svg.replace("http://www.w3.org", "")
     assert "k=10" in svg and eu_version in svg
     empty = charts.line_chart(title="t", unit="ms", lines={})
-    assert "No aggregates yet" in empty
+    assert "Nothing released yet" in empty
 
 
 def test_region_page_shows_charts_with_k_and_epsilon(client, post_batch, eu_version, registry):
