@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("controlplane.distribution.api.urls")),
     path("transfers/", include("controlplane.transfers.api.urls")),
     path("", include("controlplane.modelregistry.api.urls")),
+    path("", include("controlplane.metrics.api.urls")),
 ]
 
 handler403 = "controlplane.web.views.permission_denied"
@@ -21,6 +22,7 @@ handler500 = "controlplane.web.views.server_error"
 urlpatterns = [
     # First: agents poll this often, so it must resolve before the long API lists.
     path("api/v1/agent/", include("controlplane.distribution.api.agent_urls")),
+    path("api/v1/agent/", include("controlplane.metrics.api.agent_urls")),
     path("", web_views.dashboard, name="dashboard"),
     path("favicon.ico", web_views.favicon, name="favicon"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -31,6 +33,7 @@ urlpatterns = [
     path("transfers/", include("controlplane.transfers.urls")),
     path("models/", include("controlplane.modelregistry.urls")),
     path("inbox/", include("controlplane.notifications.urls")),
+    path("metrics/", include("controlplane.metrics.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
