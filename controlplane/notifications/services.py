@@ -44,7 +44,8 @@ def deliver(drafts) -> int:
     if not drafts:
         return 0
     users = {u.pk: u for d in drafts for u in d.recipients}
-    muted = {p.user_id: set(p.muted) for p in Preference.objects.filter(user_id__in=list(users))}
+    prefs = {p.user_id: p for p in Preference.objects.filter(user_id__in=list(users))}
+    muted = {user_id: set(p.muted) for user_id, p in prefs.items()}
     rows = []
     for draft in drafts:
         key = draft.key or f"{draft.kind}:{draft.url}:{draft.title}"
@@ -65,7 +66,11 @@ def deliver(drafts) -> int:
     before = Notice.objects.count()
     Notice.objects.bulk_create(rows, ignore_conflicts=True)
     created = Notice.objects.count() - before
-    if created:
+    wants_mail_now = any(
+        row.recipient_id in prefs and prefs[row.recipient_id].email == EmailMode.IMMEDIATE
+        for row in rows
+    )
+    if created and wants_mail_now:  # the daily digest and "off" need no task now
         transaction.on_commit(_queue_immediate_mail)
     return created
 
