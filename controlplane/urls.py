@@ -25,6 +25,7 @@ urlpatterns = [
     path("agents/", include("controlplane.distribution.urls")),
     path("transfers/", include("controlplane.transfers.urls")),
     path("models/", include("controlplane.modelregistry.urls")),
+    path("reports/", include("controlplane.reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

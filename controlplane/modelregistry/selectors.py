@@ -274,3 +274,8 @@ __all__ = [
     "lineage_chain",
     "models_by_regions",
 ]
+
+
+def live_versions(regions) -> tuple[bool, dict]:
+    """What each region's agents run (see ``_live_versions``); for reports."""
+    return _live_versions(regions)
