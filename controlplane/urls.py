@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("controlplane.distribution.api.urls")),
     path("transfers/", include("controlplane.transfers.api.urls")),
     path("", include("controlplane.modelregistry.api.urls")),
+    path("", include("controlplane.reports.api.urls")),
 ]
 
 urlpatterns = [

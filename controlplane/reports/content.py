@@ -118,6 +118,10 @@ def _transfer_row(tr) -> dict:
         "mechanism": mechanism.name if mechanism else "",
         "derogation": DEROGATION_LABELS.get(tr.derogation, "") if tr.derogation else "",
         "categories": _category_words(tr),
+        "category_words": "; ".join(
+            c["name"] + (" (Art. 9)" if c["art9"] else "") + (" (Art. 10)" if c["art10"] else "")
+            for c in _category_words(tr)
+        ),
         "subjects": tr.data_subjects,
         "purpose": tr.purpose,
         "frequency": tr.get_frequency_display(),

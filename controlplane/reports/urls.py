@@ -9,4 +9,5 @@ urlpatterns = [
     path("<uuid:pk>/row/", views.row, name="row"),
     path("<uuid:pk>/download/", views.download, name="download"),
     path("<uuid:pk>/delete/", views.delete, name="delete"),
+    path("export/<slug:dataset>.<str:fmt>", views.export, name="export"),
 ]

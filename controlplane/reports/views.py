@@ -2,13 +2,13 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from controlplane.errors import DomainError, NotAllowed
 from controlplane.permissions import regions_for
-from controlplane.reports import selectors, services
+from controlplane.reports import exports, selectors, services
 from controlplane.reports.forms import ReportRequestForm
 from controlplane.reports.models import Report, ReportStatus
 
@@ -116,3 +116,11 @@ def delete(request, pk):
         raise PermissionDenied(str(error)) from error
     messages.success(request, f"{report.get_kind_display()} deleted; the audit trail keeps its record.")
     return redirect("reports:index")
+
+
+def export(request, dataset, fmt):
+    """A list page's rows as CSV or JSON, with the page's filters, streamed."""
+    try:
+        return exports.response(dataset, fmt, request.user, request.GET)
+    except exports.ExportError as error:
+        return HttpResponseBadRequest(f"Bad filter: {error}", content_type="text/plain")
