@@ -10,10 +10,10 @@ from regions.models import Region
 class ReportRequestForm(forms.Form):
     kind = forms.ChoiceField(choices=ReportKind.choices, label="Report")
     period_start = forms.DateField(
-        label="From", widget=forms.DateInput(attrs={"type": "date"})
+        label="From", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     period_end = forms.DateField(
-        label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
+        label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     regions = forms.ModelMultipleChoiceField(
         queryset=Region.objects.none(),
