@@ -22,7 +22,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("regions/", include("regions.urls")),
-    path("audit/", include("controlplane.audit.urls")),
+    path("audit/", include("controlplane.web.audit_urls")),
     path("agents/", include("controlplane.distribution.urls")),
     path("transfers/", include("controlplane.transfers.urls")),
     path("models/", include("controlplane.modelregistry.urls")),

@@ -2,7 +2,8 @@ from django.contrib import admin
 
 from controlplane.transfers.models import Mechanism, Party, TransferRecord, TransferRequest
 from controlplane.transfers.services import mechanism_save
-from controlplane.web.admin import AuditedModelAdmin, ReadOnlyAdmin
+from controlplane.web.admin import ReadOnlyAdmin
+from regions.admin import AuditedModelAdmin
 
 
 @admin.register(Party)

@@ -152,3 +152,19 @@ def test_check_deploy_is_clean_with_production_values():
     assert "no issues" in result.stdout
     # The only silenced check is the one docs/configuration.md explains.
     assert "security.W021" in (ROOT / "docs" / "configuration.md").read_text()
+
+
+def test_the_suite_hashes_passwords_with_a_fast_hasher():
+    """PBKDF2's many iterations are for production; every test that creates a user pays them."""
+    from django.contrib.auth.hashers import get_hasher
+
+    assert get_hasher().algorithm == "md5"
+
+
+def test_production_settings_keep_a_slow_password_hasher():
+    from django.conf import global_settings
+
+    import controlplane.settings as production
+
+    assert not hasattr(production, "PASSWORD_HASHERS")
+    assert global_settings.PASSWORD_HASHERS[0].endswith("PBKDF2PasswordHasher")

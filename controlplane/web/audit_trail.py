@@ -1,3 +1,10 @@
+"""The audit trail page.
+
+It lives in the web layer, not in ``controlplane.audit``: the audit app records events for every
+other app and so imports none of them, while this page narrows what it shows through the
+permission choke point, which knows regions.
+"""
+
 from datetime import datetime
 
 from django import forms
