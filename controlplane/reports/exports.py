@@ -172,7 +172,7 @@ DEPLOYMENTS = Dataset(
 
 
 def _audit_rows(user, params):
-    from controlplane.audit.views import AuditFilterForm, filter_events
+    from controlplane.web.audit_trail import AuditFilterForm, filter_events
 
     if not (user.is_superuser or has_role(user, Role.AUDITOR, Role.DPO)):
         raise PermissionDenied("The audit trail is open to DPOs and auditors.")
