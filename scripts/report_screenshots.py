@@ -45,12 +45,13 @@ def main() -> int:
         if report.status != "done":
             print(f"{kind}: {report.error}", file=sys.stderr)
             return 1
-        prefix = out / f"report-{kind.replace('_', '-')}"
-        subprocess.run(
-            ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", str(args.pages),
-             str(services.file_path(report)), str(prefix)],
-            check=True,
-        )  # fmt: skip
+        for number in range(1, min(args.pages, report.pages) + 1):
+            target = out / f"report-{kind.replace('_', '-')}-{number}"
+            subprocess.run(
+                ["pdftoppm", "-png", "-r", "70", "-f", str(number), "-l", str(number),
+                 "-singlefile", str(services.file_path(report)), str(target)],
+                check=True,
+            )  # fmt: skip
         print(f"{kind}: {report.pages} pages, sha256 {report.sha256}")
     return 0
 

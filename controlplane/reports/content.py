@@ -8,6 +8,7 @@ rows is in memory at a time; every row also feeds the report's data digest.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -492,6 +493,9 @@ def audit_extract(report: Report) -> Plan:
             shown["n"] += len(rows)
             for event in rows:
                 plan.digest.update(f"{event.sequence}|{event.hash}\n".encode())
+                event.data_text = json.dumps(
+                    event.data, sort_keys=True, ensure_ascii=False, separators=(", ", ": ")
+                )
             yield _chunk("reports/pdf/audit_events.html", {"events": rows, "first": first}, len(batch))
             first = False
         if first:

@@ -124,7 +124,7 @@ def css_string(text: str) -> str:
 def _frame_html(*, total: int, sections: list[tuple[int, str]], cover_pages: int) -> str:
     """One empty page per report page; its margins carry the header, section and page X of Y."""
     parts = []
-    current = ""
+    current = "Contents"
     starts = dict(sections)
     for number in range(1, total + 1):
         current = starts.get(number, current)
