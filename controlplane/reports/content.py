@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -35,6 +37,7 @@ from controlplane.transfers.models import (
 from regions.models import Agent, Region
 from regions.validators import parse_key_reference
 
+logger = logging.getLogger(__name__)
 BASIS_LABELS = dict(BASIS_CHOICES)
 DEROGATION_LABELS = dict(DEROGATION_CHOICES)
 
@@ -332,19 +335,26 @@ def _key_in_region(store, region) -> tuple[str, str]:
     return "yes", "ok"
 
 
-def _region_charts(region) -> list[dict]:
-    """The region's metric charts, when the metrics app provides them (issue 12)."""
+FONT_FAMILY = re.compile(r"font-family\s*:\s*[^;}\"]+")
+
+
+def _region_charts(region, since, until) -> list[dict]:
+    """The region's metric charts, drawn by the metrics app (issue 12) when it is installed:
+    the same SVG the metrics pages show, with the report's own font."""
     try:
         from controlplane.metrics import charts  # noqa: PLC0415 - optional app
+        from controlplane.metrics.models import MetricDefinition  # noqa: PLC0415
     except ImportError:
         return []
-    draw = getattr(charts, "region_charts", None)
-    if draw is None:
-        return []
-    try:
-        return list(draw(region))
-    except Exception:  # noqa: BLE001 - a chart must not sink the report
-        return []
+    found = []
+    for definition in MetricDefinition.objects.order_by("name"):
+        try:
+            svg = charts.region_chart(region=region, metric=definition.name, since=since, until=until)
+        except Exception:  # noqa: BLE001 - a chart must not sink the report
+            logger.exception("Chart %s of %s failed", definition.name, region.slug)
+            continue
+        found.append({"title": "", "svg": FONT_FAMILY.sub("font-family: 'Report Sans'", svg)})
+    return found
 
 
 def regional_status(report: Report) -> Plan:
@@ -407,7 +417,7 @@ def regional_status(report: Report) -> Plan:
                 "agents": region_agents,
                 "refused": refused.get(region.pk, 0),
                 "transfers": transfers,
-                "charts": _region_charts(region),
+                "charts": _region_charts(region, lo, hi),
             }
         )
 
