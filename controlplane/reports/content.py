@@ -34,6 +34,7 @@ from controlplane.transfers.models import (
     IN_EFFECT,
     TransferRequest,
 )
+from controlplane.web.audit_trail import SHARED_REGISTER
 from regions.models import Agent, Region
 from regions.validators import parse_key_reference
 
@@ -449,8 +450,7 @@ class ChainCheck:
 
 def audit_extract(report: Report) -> Plan:
     regions = list(selectors.scope_regions(report))
-    region_ids = {r.pk for r in regions}
-    all_regions = not Region.objects.exclude(pk__in=region_ids).exists()
+    all_regions = not Region.objects.exclude(pk__in=[r.pk for r in regions]).exists()
     start, end = report.period_start, report.period_end
     events = selectors.audit_events_in_period(start=start, end=end)
     total_in_period = events.count()
@@ -468,28 +468,26 @@ def audit_extract(report: Report) -> Plan:
         regions,
         [
             ("Events in the period (all regions)", str(total_in_period)),
-            ("Events shown", "events about the regions in scope" + ("" if not all_regions else ", and events about no region")),
+            (
+                "Events shown",
+                "every event of the period" if all_regions else
+                "events of the regions in scope, and of the shared register (mechanisms, "
+                "parties, reference data)",
+            ),
         ],
     )
 
+    scope_slugs = {r.slug for r in regions}
+
     def in_scope(batch):
-        by_type: dict = {}
+        """The same rule as the audit page (controlplane.web.audit_trail.visible_events): the
+        events of the regions in scope, plus the shared register's region-less events; every
+        region-less event when the scope is every region."""
         for event in batch:
-            if event.object_type:
-                by_type.setdefault(event.object_type, []).append(event.object_id)
-        regions_of = {
-            (t, oid): region
-            for t, ids in by_type.items()
-            for oid, region in selectors.region_of_objects(t, ids).items()
-        }
-        for event in batch:
-            region = regions_of.get((event.object_type, event.object_id))
-            if region is None and isinstance(event.data, dict):
-                region = _region_from_data(event.data, regions)
-            if region is None:
-                if all_regions:
+            if event.region:
+                if event.region in scope_slugs:
                     yield event
-            elif region in region_ids:
+            elif all_regions or event.object_type in SHARED_REGISTER:
                 yield event
 
     def extract():
@@ -523,16 +521,6 @@ def audit_extract(report: Report) -> Plan:
         _verification_section(report, plan),
     ]
     return plan
-
-
-def _region_from_data(data: dict, regions) -> int | None:
-    slug = data.get("region") or data.get("source_region")
-    if isinstance(slug, str):
-        for region in regions:
-            if region.slug == slug:
-                return region.pk
-        return -1  # another region's event
-    return None
 
 
 def _check_event(check: ChainCheck, event: AuditEvent, previous: AuditEvent | None) -> None:

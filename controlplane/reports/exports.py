@@ -19,7 +19,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 
-from controlplane.audit.models import AuditEvent
 from controlplane.modelregistry import selectors as model_selectors
 from controlplane.permissions import Role, has_role
 from controlplane.transfers import selectors as transfer_selectors
@@ -172,12 +171,12 @@ DEPLOYMENTS = Dataset(
 
 
 def _audit_rows(user, params):
-    from controlplane.web.audit_trail import AuditFilterForm, filter_events
+    from controlplane.web.audit_trail import AuditFilterForm, filter_events, visible_events
 
     if not (user.is_superuser or has_role(user, Role.AUDITOR, Role.DPO)):
         raise PermissionDenied("The audit trail is open to DPOs and auditors.")
     form = AuditFilterForm(params or None)
-    events = AuditEvent.objects.order_by("-sequence")
+    events = visible_events(user).order_by("-sequence")
     if form.is_bound and not form.is_valid():
         raise ExportError(form.errors.as_text())
     if form.is_bound:
@@ -197,6 +196,7 @@ AUDIT = Dataset(
         Column("object_type", lambda e: e.object_type),
         Column("object_id", lambda e: e.object_id),
         Column("object", lambda e: e.object_repr),
+        Column("region", lambda e: e.region),
         Column("data", lambda e: e.data),
         Column("previous_hash", lambda e: e.previous_hash),
         Column("hash", lambda e: e.hash),

@@ -206,28 +206,3 @@ def audit_events_in_period(*, start: date, end: date):
     lo, hi = bounds(start, end)
     return AuditEvent.objects.filter(occurred_at__gte=lo, occurred_at__lt=hi).order_by("sequence")
 
-
-def region_of_objects(object_type: str, ids: list[str]) -> dict[str, int | None]:
-    """{object id: region id} for audited objects of one model that says how it reaches its
-    region (``region_path``); objects of other models map to None (region-less)."""
-    from django.apps import apps
-
-    try:
-        model = apps.get_model(object_type)
-    except (LookupError, ValueError):
-        return {}
-    if not hasattr(model, "region_path"):
-        return {}
-    path = model.region_path
-    column = "pk" if path is None else path
-    if path and getattr(model, "region_path_all", False):
-        return {}
-    pk_field = model._meta.pk
-    try:
-        keys = [pk_field.to_python(i) for i in ids]
-    except Exception:  # noqa: BLE001 - an id that is not this model's key has no region
-        return {}
-    return {
-        str(pk): region
-        for pk, region in model.objects.filter(pk__in=keys).values_list("pk", column)
-    }

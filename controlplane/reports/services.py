@@ -27,6 +27,14 @@ WORKER = Actor.system("reports")
 MAX_PERIOD_DAYS = 3 * 366
 
 
+def event_region(report: Report) -> str:
+    """The region an event about ``report`` belongs to (it scopes who reads the event): the
+    scope's region when there is one; region-less (auditors and administrators) otherwise, so
+    that no DPO learns of a report on a region they may not see."""
+    slugs = sorted(r.slug for r in report.regions.all())
+    return slugs[0] if len(slugs) == 1 else ""
+
+
 def reports_dir() -> Path:
     return Path(getattr(settings, "REPORTS_DIR", Path(settings.VAR_DIR) / "reports"))
 
@@ -84,6 +92,7 @@ def _create(*, kind, period_start, period_end, regions, by) -> Report:
             actor=by,
             action="report.requested",
             obj=report,
+            region=event_region(report),
             data={
                 "kind": kind,
                 "period": [period_start, period_end],
@@ -168,7 +177,11 @@ def report_generate(*, report_id) -> Report:
                 status=ReportStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now()
             )
             record_event(
-                actor=WORKER, action="report.failed", obj=report, data={"error": str(error)[:500]}
+                actor=WORKER,
+                action="report.failed",
+                obj=report,
+                data={"error": str(error)[:500]},
+                region=event_region(report),
             )
         target.unlink(missing_ok=True)
         report.refresh_from_db()
@@ -190,6 +203,7 @@ def report_generate(*, report_id) -> Report:
             actor=WORKER,
             action="report.generated",
             obj=report,
+            region=event_region(report),
             data={
                 "sha256": report.sha256,
                 "size": report.size,
@@ -221,6 +235,7 @@ def report_delete(*, report: Report, by) -> None:
             actor=by,
             action="report.deleted",
             obj=report,
+            region=event_region(report),
             data={
                 "kind": report.kind,
                 "period": [report.period_start, report.period_end],

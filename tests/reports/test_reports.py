@@ -1,6 +1,7 @@
 """Reports rendered on the demo estate and read back with pypdf; who sees and downloads them."""
 
 import hashlib
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -248,3 +249,30 @@ def test_the_list_runs_a_fixed_number_of_queries(estate, client, django_assert_m
         generate("regional_status", estate.admin)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(reverse("reports:index"))
+
+
+def test_a_dpo_audit_extract_holds_only_their_regions_events(demo):
+    report = generate("audit_extract", demo.dpo_uk, regions=[demo.uk_south])
+    text = " ".join(check_file(report))
+    uk = AuditEvent.objects.filter(region="uk-south").exclude(object_repr="")
+    eu = AuditEvent.objects.filter(region="eu-central", object_repr__startswith="eu-central/")
+    assert uk.exists() and eu.exists()
+    assert all(e.object_repr in text for e in uk.filter(action__in=["region.created"]))
+    assert not any(e.object_repr in text for e in eu)
+    # The chain is still verified over every event of the period, in every region.
+    requested = AuditEvent.objects.get(action="report.requested", object_id=str(report.pk))
+    every = AuditEvent.objects.filter(sequence__lte=requested.sequence).count()
+    assert f"{every} (of {every} in the period)" in text and "intact" in text
+
+
+def test_report_events_are_scoped_like_the_report(estate, client):
+    own = generate("regional_status", estate.dpo_uk, regions=[estate.uk_south])
+    wide = generate("regional_status", estate.admin)
+    events = AuditEvent.objects.filter(action="report.generated")
+    assert events.get(object_id=str(own.pk)).region == "uk-south"
+    assert events.get(object_id=str(wide.pk)).region == ""
+    client.force_login(estate.dpo_uk)
+    response = client.get(reverse("reports:export", args=["audit", "json"]) + "?action=report.")
+    seen = json.loads(b"".join(response.streaming_content))
+    generated = {e["object_id"]: e["data"]["sha256"] for e in seen if e["action"] == "report.generated"}
+    assert generated == {str(own.pk): own.sha256}

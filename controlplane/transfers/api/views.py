@@ -43,7 +43,11 @@ class EvaluateView(APIView):
         serializer = EvaluateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         facts, on = serializer.to_facts()
-        decision = p.evaluate(facts, selectors.mechanism_set(), on)
+        mechanisms = selectors.mechanism_set()
+        what_if = serializer.hypothetical_mechanism(facts)
+        if what_if is not None:
+            mechanisms = p.MechanismSet([*mechanisms.all, what_if])
+        decision = p.evaluate(facts, mechanisms, on, tia_validity=services.tia_validity())
         return Response(decision.as_dict())
 
 
@@ -87,13 +91,12 @@ class TransferRequestViewSet(
         serializer.instance = services.transfer_request_create(by=self.request.user, **d)
 
     def _decidable(self, pk):
-        tr = restrict(TransferRequest.objects.all(), self.request.user, "approve_transfers")
-        found = tr.filter(pk=pk).first()
-        if found is None:
-            if TransferRequest.objects.filter(pk=pk).exists():
-                raise PermissionDenied("Only a DPO of the source region decides this request.")
-            raise Http404
-        return found
+        try:
+            return selectors.decidable_request(self.request.user, pk)
+        except selectors.NotYours as error:
+            raise PermissionDenied(str(error)) from None
+        except TransferRequest.DoesNotExist:
+            raise Http404 from None
 
     def _answer(self, tr):
         """The committed request as it is now; if reading it back fails, what the service
