@@ -13,6 +13,7 @@ api_v1 = [
     path("transfers/", include("controlplane.transfers.api.urls")),
     path("", include("controlplane.modelregistry.api.urls")),
     path("", include("controlplane.metrics.api.urls")),
+    path("", include("controlplane.reports.api.urls")),
 ]
 
 handler403 = "controlplane.web.views.permission_denied"
@@ -34,6 +35,7 @@ urlpatterns = [
     path("models/", include("controlplane.modelregistry.urls")),
     path("inbox/", include("controlplane.notifications.urls")),
     path("metrics/", include("controlplane.metrics.urls")),
+    path("reports/", include("controlplane.reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
