@@ -77,6 +77,9 @@ class Agent:
 
     def load(self) -> None:
         """Load the last good bundle from disk; works with the control plane down."""
+        removed = self.store.clean_leftovers()
+        if removed:
+            log.info("removed leftovers of an interrupted write: %s", ", ".join(removed))
         try:
             loaded = self.store.load(
                 root_public_key=self.root_key, region=self.config.region, now=self.clock()

@@ -78,6 +78,20 @@ class StateStore:
     def state_path(self) -> Path:
         return self.dir / STATE_FILE
 
+    def clean_leftovers(self) -> list[str]:
+        """Remove temporary files a crash left mid-write (only ours: ``.<name>.*.tmp``)."""
+        removed = []
+        if not self.dir.is_dir():
+            return removed
+        for path in self.dir.iterdir():
+            if path.name.startswith(".") and path.name.endswith(".tmp") and path.is_file():
+                try:
+                    path.unlink()
+                    removed.append(path.name)
+                except OSError:
+                    pass
+        return removed
+
     def read_state(self) -> dict:
         try:
             return json.loads(self.state_path.read_text(encoding="utf-8"))

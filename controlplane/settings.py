@@ -111,6 +111,12 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cp"),
+            # The cache only accelerates: a Redis that hangs must fail fast, and the agent
+            # paths then answer from the database (controlplane/distribution/cache.py).
+            "OPTIONS": {
+                "socket_connect_timeout": env_int("REDIS_TIMEOUT_MS", 500, minimum=1) / 1000,
+                "socket_timeout": env_int("REDIS_TIMEOUT_MS", 500, minimum=1) / 1000,
+            },
         }
     }
 else:
@@ -229,7 +235,8 @@ BUNDLE_TTL_DAYS = env_int("BUNDLE_TTL_DAYS", 7, minimum=1)
 BUNDLE_RESIGN_AHEAD_HOURS = env_int("BUNDLE_RESIGN_AHEAD_HOURS", 48, minimum=1)
 BUNDLE_PUSH_ENABLED = env_bool("BUNDLE_PUSH_ENABLED", True)
 # Per-process caches (no REDIS_URL) must expire soon so every process sees a new version.
-BUNDLE_HEAD_CACHE_SECONDS = env_int("BUNDLE_HEAD_CACHE_SECONDS", 300 if REDIS_URL else 5, minimum=1)
+# Short on purpose: a lost invalidation (Redis down at commit) is corrected within seconds.
+BUNDLE_HEAD_CACHE_SECONDS = env_int("BUNDLE_HEAD_CACHE_SECONDS", 5, minimum=1)
 AGENT_AUTH_CACHE_SECONDS = env_int("AGENT_AUTH_CACHE_SECONDS", 30, minimum=1)
 AGENT_LONG_POLL_MAX = env_int("AGENT_LONG_POLL_MAX", 30, minimum=0)
 CELERY_BEAT_SCHEDULE.update(

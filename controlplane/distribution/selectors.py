@@ -63,6 +63,7 @@ def region_state(region: Region) -> RegionState:
         special_categories=list(
             DataCategory.objects.filter(is_special_category=True).values_list("key", flat=True)
         ),
+        categories=list(DataCategory.objects.values_list("key", flat=True)),
         transfers=list(content_providers["transfers"](region))
         if "transfers" in content_providers
         else [],

@@ -7,7 +7,6 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -15,7 +14,7 @@ from django.utils import timezone
 from agents import protocol
 from controlplane.audit.actors import Actor
 from controlplane.audit.services import record_event
-from controlplane.distribution import conf, selectors, signing
+from controlplane.distribution import cache, conf, selectors, signing
 from controlplane.distribution.builder import build_content
 from controlplane.distribution.drift import drift_state
 from controlplane.distribution.models import ConfigBundle, Delivery, DeliveryAttempt
@@ -74,7 +73,7 @@ def publish_region(*, region, reason: str = "", force: bool = False, by=None, no
         bundle.full_clean()
         bundle.save()
         Delivery.objects.filter(bundle__region=region, state=Delivery.State.PENDING).update(
-            state=Delivery.State.SUPERSEDED
+            state=Delivery.State.SUPERSEDED, updated_at=timezone.now()
         )
         targets = region.agents.filter(revoked_at__isnull=True).exclude(callback_url="")
         deliveries = Delivery.objects.bulk_create(
@@ -99,8 +98,8 @@ def publish_region(*, region, reason: str = "", force: bool = False, by=None, no
 
 
 def _after_publish(bundle: ConfigBundle, delivery_ids: list[int]) -> None:
-    cache.delete(head_cache_key(bundle.region_id))
     _memo.pop(head_cache_key(bundle.region_id), None)
+    cache.delete(head_cache_key(bundle.region_id), after_commit=True)
     if conf.push_enabled():
         queue_deliveries(delivery_ids)
 
@@ -187,20 +186,40 @@ def bundle_head(region_id: int, *, memo: bool = False) -> dict | None:
         return head
     head = cache.get(key)
     if head is None:
-        row = (
-            ConfigBundle.objects.filter(region_id=region_id)
-            .order_by("-version")
-            .values("version", "digest", "region__slug")
-            .first()
-        )
-        if row is None:
+        head = _head_from_db(region_id)
+        if head is None:
             return None
-        head = {"version": row["version"], "digest": row["digest"], "region": row["region__slug"]}
-        head["fresh_until"] = 0
     ttl = conf.freshness_ttl().total_seconds()
     if head["fresh_until"] - now < ttl / 2:
-        material = signing.signing_material()
-        head["freshness"] = protocol.encode_header(
+        head = _with_freshness(head, now)
+        cache.set(key, head, conf.head_cache_seconds())
+    _memo_set(key, head, now)
+    return head
+
+
+def _head_from_db(region_id: int) -> dict | None:
+    """The region's latest bundle, from the source of truth; freshness still to sign."""
+    row = (
+        ConfigBundle.objects.filter(region_id=region_id)
+        .order_by("-version")
+        .values("version", "digest", "region__slug")
+        .first()
+    )
+    if row is None:
+        return None
+    return {
+        "version": row["version"],
+        "digest": row["digest"],
+        "region": row["region__slug"],
+        "fresh_until": 0,
+    }
+
+
+def _with_freshness(head: dict, now: float) -> dict:
+    material = signing.signing_material()
+    return {
+        **head,
+        "freshness": protocol.encode_header(
             protocol.make_freshness(
                 region=head["region"],
                 latest_version=head["version"],
@@ -208,11 +227,9 @@ def bundle_head(region_id: int, *, memo: bool = False) -> dict | None:
                 signing_key=material.key,
                 ttl=conf.freshness_ttl(),
             )
-        )
-        head["fresh_until"] = now + ttl
-        cache.set(key, head, conf.head_cache_seconds())
-    _memo_set(key, head, now)
-    return head
+        ),
+        "fresh_until": now + conf.freshness_ttl().total_seconds(),
+    }
 
 
 def bundle_body(region_id: int, digest: str) -> bytes | None:
@@ -307,7 +324,7 @@ def deliver(delivery_id: int, *, now=None) -> DeliveryOutcome:
         pk=delivery_id,
         state=Delivery.State.PENDING,
         next_attempt_at__lte=now + timedelta(seconds=1),
-    ).update(next_attempt_at=lease, attempts=F("attempts") + 1)
+    ).update(next_attempt_at=lease, attempts=F("attempts") + 1, updated_at=timezone.now())
     delivery = Delivery.objects.select_related("bundle", "agent").filter(pk=delivery_id).first()
     if delivery is None:
         return DeliveryOutcome("missing")
@@ -316,9 +333,12 @@ def deliver(delivery_id: int, *, now=None) -> DeliveryOutcome:
     agent, bundle = delivery.agent, delivery.bundle
     if agent.revoked_at or not agent.callback_url:
         return _finish(delivery, now, Delivery.State.FAILED, None, "agent revoked or no callback")
-    head = bundle_head(bundle.region_id)
+    # The database decides what is latest: a cache that lost an invalidation must not make the
+    # real latest bundle look superseded.
+    head = _head_from_db(bundle.region_id)
     if head is None or head["digest"] != bundle.digest:
         return _finish(delivery, now, Delivery.State.SUPERSEDED, None, "a newer bundle exists")
+    head = _with_freshness(head, time.time())
     body = protocol.canonical_json(bundle.envelope)
     request = urllib.request.Request(
         agent.callback_url.rstrip("/") + "/bundle",
@@ -360,7 +380,7 @@ def _finish(delivery, now, state, status, error, elapsed=0) -> DeliveryOutcome:
             http_status=status,
             error=error[:2000],
         )
-        fields = {"state": state, "last_error": error[:2000]}
+        fields = {"state": state, "last_error": error[:2000], "updated_at": timezone.now()}
         if state == Delivery.State.PENDING:
             backoff = push_backoff(delivery.attempts)
             fields["next_attempt_at"] = now + backoff
@@ -455,19 +475,61 @@ def agent_revoke(*, agent, by=None) -> Agent:
         agent.revoked_at = timezone.now()
         agent.save(update_fields=["revoked_at"])
         Delivery.objects.filter(agent=agent, state=Delivery.State.PENDING).update(
-            state=Delivery.State.FAILED, last_error="agent revoked"
+            state=Delivery.State.FAILED, last_error="agent revoked", updated_at=timezone.now()
         )
         record_event(actor=by, action="agent.revoked", obj=agent, data={})
         _forget_token(agent.token_hash)
     return agent
 
 
+class UnverifiableReport(DomainError):
+    """An agent reported a bundle its region never had: refused, logged, nothing stored."""
+
+    code = "unknown_bundle"
+    http_status = 409
+
+
+def _check_report(*, agent_pk, region_id: int, data: dict) -> None:
+    version, digest = data.get("applied_version"), data.get("applied_digest") or ""
+    if version is None and not digest:
+        return  # nothing applied yet: nothing to check
+    exists = ConfigBundle.objects.filter(
+        region_id=region_id, version=version or 0, digest=digest
+    ).exists()
+    if exists:
+        return
+    log.warning(
+        "agent %s reported applied version %r digest %r, which its region never published; "
+        "report refused",
+        agent_pk,
+        version,
+        digest,
+    )
+    raise UnverifiableReport(
+        f"applied_version {version!r} with applied_digest {digest!r} is not a bundle of this "
+        "region; report refused."
+    )
+
+
 def agent_report_status(*, principal: AgentPrincipal, data: dict, now=None) -> Agent:
-    """An agent's report: what it applied, its software version, its last refusal."""
+    """An agent's report: what it applied, its software version, its last refusal.
+
+    The control plane believes only what it can check: the applied version and digest must name
+    a bundle of the agent's own region, or the whole report is refused (and logged).
+    """
     now = now or timezone.now()
     error = data.get("last_error") or {}
+    _check_report(agent_pk=principal.id, region_id=principal.region_id, data=data)
     with transaction.atomic():
-        agent = Agent.objects.select_for_update().select_related("region").get(pk=principal.id)
+        # Lock the agent row only, and only against other writers of it: publishing holds the
+        # region row (select_related would join it into FOR UPDATE) and, at commit, checks the
+        # deliveries' foreign keys with FOR KEY SHARE on the agent rows, which FOR UPDATE blocks
+        # while this report waits for the audit chain head that publishing holds: a deadlock.
+        agent = (
+            Agent.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("region")
+            .get(pk=principal.id)
+        )
         before = (agent.applied_version, agent.applied_digest, agent.last_error_code)
         agent.applied_version = data.get("applied_version")
         agent.applied_digest = data.get("applied_digest") or ""

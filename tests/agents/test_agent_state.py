@@ -125,3 +125,19 @@ def test_expired_last_good_bundle_still_loads_and_says_so(sim, repo, make_agent,
     agent = make_agent()
     assert agent.applied.version == 2
     assert agent.status()["expired"] is True
+
+
+def test_start_removes_temp_files_left_by_a_crash(sim, repo, make_agent):
+    agent = make_agent()
+    agent.poll_once()
+    state_dir = agent.store.dir
+    (state_dir / ".bundle.json.abc123.tmp").write_bytes(b'{"half": ')
+    (state_dir / ".state.json.def456.tmp").write_bytes(b"")
+    (state_dir / "operator-notes.txt").write_text("not ours")
+    restarted = make_agent()
+    assert restarted.applied.version == 1
+    assert sorted(p.name for p in state_dir.iterdir()) == [
+        "bundle.json",
+        "operator-notes.txt",
+        "state.json",
+    ]

@@ -1,6 +1,7 @@
 import pytest
 from django.core.cache import cache
 
+from controlplane.distribution import cache as shared_cache
 from controlplane.distribution import services, signing
 
 
@@ -8,9 +9,11 @@ from controlplane.distribution import services, signing
 def _fresh_cache():
     cache.clear()
     services._memo.clear()
+    shared_cache.reset()
     yield
     cache.clear()
     services._memo.clear()
+    shared_cache.reset()
 
 
 @pytest.fixture
