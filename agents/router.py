@@ -26,7 +26,6 @@ from datetime import datetime
 
 from agents.protocol import MalformedError, parse_time, utcnow
 
-
 _CATEGORY_KEY = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
 MAX_CATEGORIES = 64
 
