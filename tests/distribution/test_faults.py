@@ -9,13 +9,14 @@ import time
 
 import pytest
 from django.db import connection
+from tuf.api.metadata import Metadata
 
 from controlplane.distribution import cache as shared_cache
 from controlplane.distribution import services
 from controlplane.distribution.models import ConfigBundle, Delivery
 from regions.models import Agent
 
-BUNDLE = "/api/v1/agent/bundle"
+TIMESTAMP = "/api/v1/agent/tuf/timestamp.json"
 STATUS = "/api/v1/agent/status"
 
 
@@ -59,7 +60,9 @@ def test_an_error_on_the_agents_page_clears_when_the_agent_reports_success(
     agent, token = enrolled
     mine = ConfigBundle.objects.get(region=estate.eu_central)
     error = {"code": "bad_signature", "message": "pushed bundle refused"}
-    _report(client, token, applied_version=mine.version, applied_digest=mine.digest, last_error=error)
+    _report(
+        client, token, applied_version=mine.version, applied_digest=mine.digest, last_error=error
+    )
     agent.refresh_from_db()
     assert agent.last_error_code == "bad_signature"
     _report(client, token, applied_version=mine.version, applied_digest=mine.digest)
@@ -164,11 +167,15 @@ def test_agent_paths_answer_from_the_database_while_redis_is_down(
 ):
     agent, token = services.agent_enroll(region=estate.eu_central, name="eu-1")
     bundle = services.publish_region(region=estate.eu_central)
-    response = client.get(BUNDLE, **auth(token))
+    response = client.get(TIMESTAMP, **auth(token))
     assert response.status_code == 200
-    assert response["ETag"] == f'"{bundle.digest}"'
+    snapshot_version = Metadata.from_bytes(response.content).signed.snapshot_meta.version
     services._memo.clear()
-    assert client.get(BUNDLE, HTTP_IF_NONE_MATCH=response["ETag"], **auth(token)).status_code == 304
+    snap = client.get(f"/api/v1/agent/tuf/{snapshot_version}.snapshot.json", **auth(token))
+    assert snap.status_code == 200
+    sha = bundle.digest.removeprefix("sha256:")
+    target = client.get(f"/api/v1/agent/tuf/targets/eu-central/{sha}.bundle.json", **auth(token))
+    assert target.status_code == 200 and bytes(bundle.target) == target.content
     report = _report(client, token, applied_version=bundle.version, applied_digest=bundle.digest)
     assert report.status_code == 200, report.content
     assert report.json()["desired_version"] == bundle.version
@@ -179,12 +186,12 @@ def test_a_lost_cache_invalidation_never_makes_polls_or_deliveries_lie(
     client, estate, bundle_keys, monkeypatch, django_capture_on_commit_callbacks, settings, caplog
 ):
     settings.BUNDLE_PUSH_ENABLED = False
-    settings.BUNDLE_HEAD_CACHE_SECONDS = 1
+    settings.BUNDLE_HEAD_CACHE_SECONDS = 1  # the timestamp's cache entry
     agent, token = services.agent_enroll(
         region=estate.eu_central, name="eu-1", callback_url="http://127.0.0.1:9"
     )
     services.publish_region(region=estate.eu_central)
-    old_etag = client.get(BUNDLE, **auth(token))["ETag"]
+    old = Metadata.from_bytes(client.get(TIMESTAMP, **auth(token)).content)
     # The cache keeps answering reads but loses the invalidation after the next publish.
     real = shared_cache.cache
 
@@ -203,8 +210,10 @@ def test_a_lost_cache_invalidation_never_makes_polls_or_deliveries_lie(
     # The stale head lives only as long as its short timeout (5 s by default; 1 s here).
     time.sleep(1.1)
     services._memo.clear()
-    answer = client.get(BUNDLE, HTTP_IF_NONE_MATCH=old_etag, **auth(token))
-    assert answer.status_code == 200 and answer["ETag"] == f'"{newer.digest}"'
+    answer = Metadata.from_bytes(client.get(TIMESTAMP, **auth(token)).content)
+    assert answer.signed.version > old.signed.version
+    assert answer.signed.snapshot_meta.version > old.signed.snapshot_meta.version
+    assert newer.role_version == 2
 
 
 # --------------------------------------------------------------------------- #13.11

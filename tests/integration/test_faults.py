@@ -112,7 +112,9 @@ def test_agent_paths_never_answer_5xx_while_redis_is_frozen_then_stopped(
     proc.wait()
     poll_for(2)
     bad = [a for a in answers if a not in (200, 304)]
-    assert bad == [], f"{len(bad)} of {len(answers)} agent calls failed: {sorted(set(map(str, bad)))}"
+    assert bad == [], (
+        f"{len(bad)} of {len(answers)} agent calls failed: {sorted(set(map(str, bad)))}"
+    )
     assert len(answers) > 20
 
 
@@ -130,7 +132,9 @@ def test_parallel_status_reports_during_publishes_end_without_errors(
     signing.init_keys()
     region = estate.eu_central
     tokens = [
-        services.agent_enroll(region=region, name=f"a{i}", callback_url=f"http://127.0.0.1:9/{i}")[1]
+        services.agent_enroll(region=region, name=f"a{i}", callback_url=f"http://127.0.0.1:9/{i}")[
+            1
+        ]
         for i in range(6)
     ]
     services.publish_region(region=region)
