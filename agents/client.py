@@ -34,7 +34,7 @@ from agents.config import AgentConfig, ConfigError
 from agents.protocol import Bundle, ProtocolError
 from agents.router import RouteDecision, route
 from agents.state import StateStore, Trust
-from agents.transport import TransportError, request
+from agents.transport import TransportError, parse_json, request
 
 log = logging.getLogger("sovereign.agent")
 
@@ -91,6 +91,13 @@ class TransportFetcher(FetcherInterface):
         )
         if resp.status != 200:
             raise DownloadHTTPError(f"HTTP {resp.status} for {url.rsplit('/', 1)[-1]}", resp.status)
+        if TARGETS_PATH not in url:
+            # Metadata must be strict JSON before python-tuf parses it: no NaN, no 1e400, no lone
+            # surrogates, bounded nesting.
+            try:
+                parse_json(resp.body)
+            except ValueError as exc:
+                raise TransportError("malformed", f"{url.rsplit('/', 1)[-1]}: {exc}") from None
         return iter([resp.body])
 
 

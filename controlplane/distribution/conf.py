@@ -83,9 +83,5 @@ def push_timeout() -> float:
     return _get("BUNDLE_PUSH_TIMEOUT", 5.0)
 
 
-def long_poll_max() -> int:
-    return _get("AGENT_LONG_POLL_MAX", 30)
-
-
 def metrics_default_k() -> int:
     return _get("METRICS_DEFAULT_K", 20)

@@ -13,7 +13,7 @@ from django.db import connection
 
 from agents.transport import TransportError, request
 from controlplane.distribution import cache as shared_cache
-from controlplane.distribution import services
+from controlplane.distribution import repository, services
 from controlplane.distribution.models import ConfigBundle
 from tests.integration.test_bundle_delivery import _free_port, _wait_for
 
@@ -70,7 +70,7 @@ def _status_body(bundle):
 
 
 def test_agent_paths_never_answer_5xx_while_redis_is_frozen_then_stopped(
-    postgres, estate, settings, own_redis, live_server, tmp_path
+    postgres, estate, tuf_repository, settings, own_redis, live_server, tmp_path
 ):
     proc, url = own_redis
     settings.CACHES = {
@@ -83,23 +83,19 @@ def test_agent_paths_never_answer_5xx_while_redis_is_frozen_then_stopped(
     settings.BUNDLE_PUSH_ENABLED = False
     shared_cache.reset()
     services._memo.clear()
-    keys = tmp_path / "keys"
-    settings.BUNDLE_SIGNING_KEY_FILE = str(keys / "signing.key")
-    settings.BUNDLE_KEYRING_FILE = str(keys / "keyring.json")
-    settings.BUNDLE_ROOT_KEY_FILE = str(keys / "root.key")
-    from controlplane.distribution import signing
-
-    signing._cache.clear()
-    signing.init_keys()
     agent, token = services.agent_enroll(region=estate.eu_central, name="eu-1", poll_interval=1)
     bundle = services.publish_region(region=estate.eu_central)
     base = live_server.url
     answers = []
+    snapshot = f"/api/v1/agent/tuf/{repository.load('snapshot').signed.version}.snapshot.json"
+    target = f"/api/v1/agent/tuf/targets/eu-central/{bundle.digest[7:]}.bundle.json"
 
     def poll_for(seconds):
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            answers.append(_agent_call(base, token, "GET", "/api/v1/agent/bundle"))
+            answers.append(_agent_call(base, token, "GET", "/api/v1/agent/tuf/timestamp.json"))
+            answers.append(_agent_call(base, token, "GET", snapshot))
+            answers.append(_agent_call(base, token, "GET", target))
             answers.append(
                 _agent_call(base, token, "POST", "/api/v1/agent/status", _status_body(bundle))
             )
@@ -119,17 +115,9 @@ def test_agent_paths_never_answer_5xx_while_redis_is_frozen_then_stopped(
 
 
 def test_parallel_status_reports_during_publishes_end_without_errors(
-    postgres, estate, settings, live_server, tmp_path
+    postgres, estate, tuf_repository, settings, live_server, tmp_path
 ):
     settings.BUNDLE_PUSH_ENABLED = False
-    keys = tmp_path / "keys"
-    settings.BUNDLE_SIGNING_KEY_FILE = str(keys / "signing.key")
-    settings.BUNDLE_KEYRING_FILE = str(keys / "keyring.json")
-    settings.BUNDLE_ROOT_KEY_FILE = str(keys / "root.key")
-    from controlplane.distribution import signing
-
-    signing._cache.clear()
-    signing.init_keys()
     region = estate.eu_central
     tokens = [
         services.agent_enroll(region=region, name=f"a{i}", callback_url=f"http://127.0.0.1:9/{i}")[
