@@ -305,6 +305,14 @@ class DeploymentApproval(models.Model):
     )
     retired_at = models.DateTimeField(null=True, blank=True)
     retire_reason = models.TextField(blank=True)
+    withdrawn_because = models.ForeignKey(
+        "transfers.TransferRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="withdrawn_deployments",
+        help_text="The ended transfer whose loss withdrew this deployment.",
+    )
 
     region_path = "region"
 
@@ -340,9 +348,20 @@ class DeploymentApproval(models.Model):
 
     @property
     def needs_confirmation(self):
-        return sorted(
-            {f["code"] for f in self.policy_findings if f["code"] in p.CONFIRMATION_CODES}
-        )
+        return sorted({c.code for c in self.conditions_to_confirm})
+
+    @property
+    def conditions_to_confirm(self):
+        from controlplane.decisions import conditions_of
+
+        return conditions_of(self.policy_findings)
+
+    @property
+    def decision(self) -> str | None:
+        """What was decided first (approved or rejected), whatever happened since."""
+        if not self.decided_by_id:
+            return None
+        return "rejected" if self.status == DeploymentStatus.REJECTED else "approved"
 
     def clean(self):
         if self.version_id and self.model_id and self.version.model_id != self.model_id:

@@ -22,6 +22,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from controlplane.audit.services import record_event
+from controlplane.decisions import (
+    APPROVED,
+    REJECTED,
+    conditions_of,
+    first_decision_conflict,
+    require_confirmed,
+)
 from controlplane.errors import ConflictError, DomainError, NotAllowed
 from controlplane.modelregistry import policy as p
 from controlplane.modelregistry.models import (
@@ -371,14 +378,14 @@ def _check_decider(approval: DeploymentApproval, by) -> None:
 
 
 def _not_awaiting(approval: DeploymentApproval) -> ConflictError:
-    if approval.decided_by_id:
-        who = approval.decided_by.get_username()
-        when = timezone.localtime(approval.decided_at).strftime("%Y-%m-%d %H:%M")
-        return ConflictError(
-            f"{approval} was already {approval.get_status_display().lower()} by {who} at "
-            f"{when}; your decision was not recorded."
-        )
-    return ConflictError(f"{approval} is {approval.get_status_display().lower()}.")
+    """Names the decision that came first, not the deployment's later state (retired...)."""
+    return first_decision_conflict(
+        approval,
+        decision=approval.decision,
+        decided_by=approval.decided_by if approval.decided_by_id else None,
+        decided_at=approval.decided_at,
+        state=approval.get_status_display().lower(),
+    )
 
 
 def deployment_approve(
@@ -386,7 +393,6 @@ def deployment_approve(
 ) -> DeploymentApproval:
     """Approve: the version becomes the region's desired version of its model, and frozen."""
     ensure_may_change(by)
-    confirmed = sorted(set(confirmed or ()))
     with transaction.atomic():
         approval = _locked(approval)
         _check_decider(approval, by)
@@ -400,13 +406,9 @@ def deployment_approve(
                 "cannot be approved.",
                 code="blocked",
             )
-        missing = sorted(set(decision.needs_confirmation) - set(confirmed))
-        if missing:
-            raise DomainError(
-                f"Confirm {', '.join(missing)} before approving: "
-                + " ".join(f.message for f in decision.findings if f.code in missing),
-                code="confirmation_required",
-            )
+        confirmed = require_confirmed(
+            conditions=conditions_of(decision.findings), confirmed=confirmed
+        )
         now = timezone.now()
         previous = DeploymentApproval.objects.filter(
             model_id=approval.model_id, region_id=approval.region_id, is_desired=True
@@ -420,7 +422,7 @@ def deployment_approve(
         approval.decided_by = by
         approval.decided_at = now
         approval.decision_note = (note or "").strip()
-        approval.confirmed = [c for c in confirmed if c in decision.needs_confirmation]
+        approval.confirmed = confirmed
         approval.full_clean()
         approval.save()
         ModelVersion.objects.filter(pk=approval.version_id, frozen_at__isnull=True).update(
@@ -432,6 +434,7 @@ def deployment_approve(
             obj=approval,
             data={
                 **_summary(approval),
+                "decision": APPROVED,
                 "note": approval.decision_note,
                 "confirmed": approval.confirmed,
                 "replaces": str(previous.version) if previous else None,
@@ -460,7 +463,7 @@ def deployment_reject(*, approval: DeploymentApproval, by, reason: str) -> Deplo
             actor=by,
             action="deployment.rejected",
             obj=approval,
-            data={**_summary(approval), "reason": reason},
+            data={**_summary(approval), "decision": REJECTED, "reason": reason},
         )
     return approval
 
@@ -539,41 +542,96 @@ def _retire(approval: DeploymentApproval, *, by, reason: str, action: str, data=
         _desired_state_changed(approval.region)
 
 
-def deployments_recheck(*, region, by, reason: str) -> list[DeploymentApproval]:
-    """Run the cross-border check again for every approved deployment in ``region`` and
-    withdraw those it now blocks (a transfer they relied on ended). Returns the withdrawn.
+def deployments_recheck(
+    *, regions, by, reason, because=None
+) -> list[DeploymentApproval]:
+    """Run the cross-border check again for every approved deployment in ``regions`` (one
+    pass, one lock query) and withdraw those it now blocks (a transfer they relied on ended).
+    Returns the withdrawn, and records a notice to each affected region's DPOs.
 
-    Called inside the transaction that ended the transfer, so both commit together.
+    ``reason`` is a string or ``fn(region) -> str``; ``because`` is ``fn(region) -> transfer``
+    (the ended transfer that pointed at the region), kept on the withdrawn deployment so the
+    mechanism's impact page can list it. Called inside the transaction that ended the
+    transfers, so everything commits together.
     """
     withdrawn = []
-    approved = DeploymentApproval.objects.filter(
-        region=region, status=DeploymentStatus.APPROVED
-    ).order_by("pk")
-    for candidate in approved:
-        approval = _locked(candidate)
-        if approval.status != DeploymentStatus.APPROVED:
-            continue
+    approved = (
+        DeploymentApproval.objects.select_for_update(of=("self",))
+        .filter(region__in=[r.pk for r in regions], status=DeploymentStatus.APPROVED)
+        .select_related("version__model", "region__jurisdiction")
+        .order_by("pk")
+    )
+    for approval in approved:
         decision = check_deployment(version=approval.version, region=approval.region)
         if decision.allowed:
             continue
         _apply(approval, decision)
+        text = reason(approval.region) if callable(reason) else reason
+        cause = because(approval.region) if because else None
+        approval.withdrawn_because = cause
         _retire(
             approval,
             by=by,
-            reason=reason,
+            reason=text,
             action="deployment.withdrawn",
-            data={"codes": [f.code for f in decision.findings]},
+            data={"codes": [f.code for f in decision.findings], "because": str(cause or "")},
         )
         withdrawn.append(approval)
+    _notify_region_dpos(withdrawn, by=by)
     return withdrawn
 
 
-def on_transfer_ended(*, transfer, by) -> None:
-    """A transfer left effect: deployments into its destination region may have lost their basis."""
-    if transfer.destination_region_id is None:
-        return
+def _notify_region_dpos(withdrawn, *, by) -> None:
+    """Tell each region's DPOs what was withdrawn there. Until the notifications inbox exists
+    this is a region-scoped audit event naming the recipients (the DPO sees it in the trail)."""
+    from guardian.shortcuts import get_users_with_perms
+
+    by_region: dict = {}
+    for approval in withdrawn:
+        by_region.setdefault(approval.region, []).append(approval)
+    for region, approvals in by_region.items():
+        recipients = get_users_with_perms(
+            region, only_with_perms_in=["approve_deployments"], with_group_users=True
+        )
+        record_event(
+            actor=by,
+            action="deployment.withdrawal_notice",
+            obj=region,
+            data={
+                "region": region.slug,
+                "recipients": sorted(u.get_username() for u in recipients),
+                "withdrawn": [str(a) for a in approvals],
+                "because": sorted({str(a.withdrawn_because) for a in approvals if a.withdrawn_because}),
+            },
+        )
+
+
+def on_transfers_ended(*, transfers, by) -> None:
+    """Transfers left effect: deployments in every region they pointed at (the destination
+    region, or every region of the destination country) may have lost their basis."""
+    from regions.models import Region
+
+    causes: dict = {}  # region pk -> the first ended transfer pointing at it
+    regions: dict = {}
+    by_country: dict = {}
+    for transfer in transfers:
+        if transfer.destination_region_id:
+            regions.setdefault(transfer.destination_region_id, transfer.destination_region)
+            causes.setdefault(transfer.destination_region_id, transfer)
+        else:  # a transfer to a country points at every region of that country
+            by_country.setdefault(transfer.destination_country_id, transfer)
+    if by_country:
+        for region in Region.objects.filter(country_id__in=by_country).order_by("pk"):
+            regions.setdefault(region.pk, region)
+            causes.setdefault(region.pk, by_country[region.country_id])
+
+    def reason(region):
+        tr = causes[region.pk]
+        return f"{tr} is {tr.get_status_display().lower()}: {tr.end_reason}"
+
     deployments_recheck(
-        region=transfer.destination_region,
+        regions=list(regions.values()),
         by=by,
-        reason=f"{transfer} is {transfer.get_status_display().lower()}: {transfer.end_reason}",
+        reason=reason,
+        because=lambda region: causes[region.pk],
     )

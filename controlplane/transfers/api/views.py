@@ -9,6 +9,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from controlplane.decisions import answer_after_commit, fallback_answer
 from controlplane.permissions import restrict
 from controlplane.transfers import policy as p
 from controlplane.transfers import selectors, services
@@ -86,17 +87,24 @@ class TransferRequestViewSet(
         serializer.instance = services.transfer_request_create(by=self.request.user, **d)
 
     def _decidable(self, pk):
-        tr = restrict(TransferRequest.objects.all(), self.request.user, "approve_transfers")
-        found = tr.filter(pk=pk).first()
-        if found is None:
-            if TransferRequest.objects.filter(pk=pk).exists():
-                raise PermissionDenied("Only a DPO of the source region decides this request.")
-            raise Http404
-        return found
+        try:
+            return selectors.decidable_request(self.request.user, pk)
+        except selectors.NotYours as error:
+            raise PermissionDenied(str(error)) from None
+        except TransferRequest.DoesNotExist:
+            raise Http404 from None
 
     def _answer(self, tr):
-        tr = self.get_queryset().get(pk=tr.pk)
-        return Response(TransferRequestSerializer(tr).data)
+        """The committed request as it is now; if reading it back fails, what the service
+        returned (a committed decision is never answered with an error)."""
+        return Response(
+            answer_after_commit(
+                lambda: TransferRequestSerializer(self.get_queryset().get(pk=tr.pk)).data,
+                lambda: fallback_answer(
+                    tr, confirmed_conditions=getattr(tr, "confirmed_conditions", [])
+                ),
+            )
+        )
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
