@@ -40,7 +40,9 @@ def publish_region(*, region, reason: str = "", force: bool = False, by=None, no
         content = build_content(selectors.region_state(region))
         content_digest = protocol.digest_of(content)
         latest = selectors.latest_bundle(region)
-        if latest is not None and not force and latest.content_digest == content_digest:
+        unchanged = latest is not None and latest.content_digest == content_digest
+        # A bundle from before the TUF repository (role_version 0) is listed by no role yet.
+        if unchanged and not force and latest.role_version:
             return None
         now = (now or timezone.now()).replace(microsecond=0)
         version = (latest.version if latest else 0) + 1

@@ -121,3 +121,11 @@ def test_one_regions_key_cannot_sign_another_regions_bundle(estate, bundle_keys)
     assert set(eu.keyids).isdisjoint(us.keyids)
     assert eu.paths == ["eu-central/*"] and us.paths == ["us-east/*"]
     assert eu.terminating and us.terminating
+
+
+def test_a_bundle_from_before_the_tuf_repository_is_republished_into_it(estate, bundle_keys):
+    first = services.publish_region(region=estate.eu_central)
+    ConfigBundle.objects.filter(pk=first.pk).update(role_version=0)  # as migrated from v1
+    again = services.publish_region(region=estate.eu_central)
+    assert again is not None and again.role_version == 2
+    assert services.publish_region(region=estate.eu_central) is None
