@@ -41,7 +41,14 @@ def start_agent(the_world, token, *, url, port):
 
     args = [sys.executable, "-m", "agents.cli", "run", "--url", url, "--token", token]
     args += ["--region", "eu-central", "--trusted-root", the_world.root]
-    args += ["--state-dir", str(the_world.tmp / "agent-state"), "--poll-min", "1", "--poll-max", "2"]
+    args += [
+        "--state-dir",
+        str(the_world.tmp / "agent-state"),
+        "--poll-min",
+        "1",
+        "--poll-max",
+        "2",
+    ]
     args += ["--listen", f"127.0.0.1:{port}"]
     the_world.procs.env["SOVEREIGN_AGENT_METRICS_PERIOD"] = "60"
     the_world.procs.start("agent", args)
@@ -66,39 +73,56 @@ def test_agent_spools_through_an_outage_and_a_restart_then_the_server_stores_onc
     start_agent(world, token, url=world.url, port=port)
     _wait_for(
         lambda: (_get(port, "/status") or {}).get("metrics", {}).get("catalogue_size"),
-        timeout=30, what="the agent's catalogue", procs=world.procs,
+        timeout=30,
+        what="the agent's catalogue",
+        procs=world.procs,
     )
     world.procs.stop("agent")
     dead = f"http://127.0.0.1:{_free_port()}"
     start_agent(world, token, url=dead, port=port)  # the control plane is unreachable now
     _wait_for(
         lambda: (_get(port, "/status") or {}).get("metrics", {}).get("catalogue_size"),
-        timeout=30, what="the agent's catalogue from its state directory", procs=world.procs,
+        timeout=30,
+        what="the agent's catalogue from its state directory",
+        procs=world.procs,
     )
 
     # 2. Services in the region observe records, in a period that has already ended.
     at = time.time() - 120
     observations = [{"name": "ingestion.records_routed", "value": 1, "at": at}] * 30
     observations += [
-        {"name": "ingestion.records_refused", "value": 1, "dimensions": {"reason": "no_rule"},
-         "at": at}
+        {
+            "name": "ingestion.records_refused",
+            "value": 1,
+            "dimensions": {"reason": "no_rule"},
+            "at": at,
+        }
     ] * 12
     observations += [
-        {"name": "ingestion.records_refused", "value": 1,
-         "dimensions": {"reason": "home_elsewhere"}, "at": at}
+        {
+            "name": "ingestion.records_refused",
+            "value": 1,
+            "dimensions": {"reason": "home_elsewhere"},
+            "at": at,
+        }
     ] * 3
     status, answer = _post(port, {"observations": observations})
     assert (status, answer["recorded"]) == (202, 45)
-    _wait_for(lambda: list(spool.glob("*.json")), timeout=20, what="a spooled batch",
-              procs=world.procs)
+    _wait_for(
+        lambda: list(spool.glob("*.json")), timeout=20, what="a spooled batch", procs=world.procs
+    )
     assert MetricPoint.objects.count() == 0
     world.procs.stop("agent")  # restart with the batch still on disk
     assert len(list(spool.glob("*.json"))) == 1
 
     # 3. Back online: the spooled batch is sent and stored once.
     start_agent(world, token, url=world.url, port=port)
-    _wait_for(lambda: MetricBatch.objects.exists() and not list(spool.glob("*.json")),
-              timeout=30, what="the batch at the control plane", procs=world.procs)
+    _wait_for(
+        lambda: MetricBatch.objects.exists() and not list(spool.glob("*.json")),
+        timeout=30,
+        what="the batch at the control plane",
+        procs=world.procs,
+    )
     points = {
         (p.metric.name, p.dims_key): (p.value, p.count)
         for p in MetricPoint.objects.select_related("metric")

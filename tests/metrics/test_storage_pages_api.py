@@ -284,3 +284,29 @@ def test_k_and_epsilon_change_through_the_estate_api_audited(client, registry, s
         "/api/v1/regions/eu-central/", {"metrics_k": 0}, content_type="application/json"
     )
     assert bad.status_code == 400 and "metrics_k" in bad.json()
+
+
+def test_metrics_pages_run_a_fixed_number_of_queries(client, post_batch, eu_version, registry):
+    client.force_login(registry.auditor)
+    send(post_batch, eu_version, start=period_start(minutes_ago=30), key="mb-pgqqqqqqqqqq")
+    post_batch(b"{}")
+    counts = {}
+    for round_, label in enumerate(("few", "many")):
+        with CaptureQueriesContext(connection) as queries:
+            for url in (
+                "/metrics/",
+                "/metrics/regions/eu-central/",
+                "/metrics/refusals/",
+                f"/metrics/versions/{eu_version}/",
+            ):
+                assert client.get(url).status_code == 200
+        counts[label] = len(queries)
+        for i in range(3):
+            send(
+                post_batch,
+                eu_version,
+                start=period_start(minutes_ago=40 + 15 * round_ + 5 * i),
+                key=f"mb-pg{'ab'[round_]}{'abc'[i]}qqqqqqqqqq",
+            )
+            post_batch(b"[]")
+    assert counts["many"] == counts["few"]
