@@ -39,6 +39,7 @@ def agent_list(request):
             "uncovered": selectors.uncovered_regions(
                 list(regions_for(request.user, "view").order_by("slug")), agents
             ),
+            "expiring": [a for a in agents if a.trust_state in ("expired", "expiring")],
             "recent_bundles": bundles.order_by("-created_at")[:10],
             "may_manage": _may_manage(request.user),
         },
