@@ -24,14 +24,8 @@ _counter = itertools.count(1)
 
 
 @pytest.fixture
-def demo(reference_data, settings, tmp_path):
-    from controlplane.distribution import signing
-
+def demo(reference_data, settings, tmp_path, tuf_repository):
     settings.VAR_DIR = tmp_path
-    settings.BUNDLE_SIGNING_KEY_FILE = str(tmp_path / "keys" / "signing.key")
-    settings.BUNDLE_KEYRING_FILE = str(tmp_path / "keys" / "keyring.json")
-    settings.BUNDLE_ROOT_KEY_FILE = str(tmp_path / "keys" / "root.key")
-    signing._cache.clear()
     call_command("seed_demo", stdout=open("/dev/null", "w"))
     User = get_user_model()
     return {u.username: u for u in User.objects.all()}

@@ -44,15 +44,9 @@ def test_a_requesters_dashboard_shows_their_requests_and_what_they_wait_for(esta
     assert 'data-testid="requester-panel"' not in client.get("/").content.decode()
 
 
-def test_agents_page_flags_regions_nobody_enforces(estate, client, settings, tmp_path):
-    from controlplane.distribution import services, signing
+def test_agents_page_flags_regions_nobody_enforces(estate, client, tuf_repository):
+    from controlplane.distribution import services
 
-    keys = tmp_path / "keys"
-    settings.BUNDLE_SIGNING_KEY_FILE = str(keys / "signing.key")
-    settings.BUNDLE_KEYRING_FILE = str(keys / "keyring.json")
-    settings.BUNDLE_ROOT_KEY_FILE = str(keys / "root.key")
-    signing._cache.clear()
-    signing.init_keys()
     for region in (estate.eu_central, estate.us_east):
         services.publish_region(region=region, reason="test")
     stale, _ = services.agent_enroll(region=estate.us_east, name="old-box", poll_interval=10)
@@ -67,4 +61,3 @@ def test_agents_page_flags_regions_nobody_enforces(estate, client, settings, tmp
     assert 'data-uncovered="us-east" data-problem="all_stale"' in page
     assert "SIGNATURE" in page and "bundle signature does not verify" in page
     assert 'data-uncovered="uk-south"' not in page  # no bundle published there
-    signing._cache.clear()
