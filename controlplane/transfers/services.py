@@ -560,7 +560,13 @@ def _diff(before: dict, after: dict) -> dict:
 
 
 def mechanism_save(
-    *, mechanism: Mechanism, by, categories=None, members=None, reason: str = ""
+    *,
+    mechanism: Mechanism,
+    by,
+    categories=None,
+    members=None,
+    reason: str = "",
+    backdated_because: str = "",
 ) -> Mechanism:
     """Create or change a mechanism: the one write path for the admin, the seed and the
     reference-data loader.
@@ -586,6 +592,12 @@ def mechanism_save(
             )
             _ensure_may_end(by, stored)
             before = mechanism_snapshot(stored)
+        if mechanism.ends_on and mechanism.ends_on != before.get("ends_on"):
+            check_end_date(
+                valid_from=mechanism.valid_from,
+                ends_on=mechanism.ends_on,
+                backdated_because=backdated_because,
+            )
         mechanism.full_clean()
         mechanism.save()
         if categories is not None:
@@ -603,7 +615,12 @@ def mechanism_save(
             actor=by,
             action="mechanism.changed",
             obj=mechanism,
-            data={"key": mechanism.key, "changes": changes, "reason": reason},
+            data={
+                "key": mechanism.key,
+                "changes": changes,
+                "reason": reason,
+                **({"backdated_because": backdated_because} if "ends_on" in changes else {}),
+            },
         )
         reevaluate_dependents(
             mechanism=mechanism,
@@ -623,7 +640,12 @@ def reference_mechanisms_sync(*, by=None) -> int:
         Mechanism,
         Jurisdiction,
         Country,
-        save=lambda row: mechanism_save(mechanism=row, by=by, reason="reference data updated"),
+        save=lambda row: mechanism_save(
+            mechanism=row,
+            by=by,
+            reason="reference data updated",
+            backdated_because="the date the decision ended, as published",
+        ),
     )
 
 
@@ -691,15 +713,12 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
 BACKDATE_WITHOUT_REASON_DAYS = 30
 
 
-def check_end_date(*, mechanism: Mechanism, ends_on: date, backdated_because: str = "") -> None:
+def check_end_date(*, valid_from: date | None, ends_on: date, backdated_because: str = "") -> None:
     """An end is never before the mechanism began, and an end far in the past (more than
     ``BACKDATE_WITHOUT_REASON_DAYS``) needs a stated reason for backdating."""
-    if mechanism.valid_from and ends_on < mechanism.valid_from:
+    if valid_from and ends_on < valid_from:
         raise ValidationError(
-            {
-                "ends_on": f"The end ({ends_on}) cannot come before it began "
-                f"({mechanism.valid_from})."
-            }
+            {"ends_on": f"The end ({ends_on}) cannot come before it began ({valid_from})."}
         )
     limit = today() - timedelta(days=BACKDATE_WITHOUT_REASON_DAYS)
     if ends_on < limit and not backdated_because:
@@ -775,7 +794,7 @@ def mechanism_end(
         _ensure_may_end(by, m)
         if m.status != p.IN_FORCE:
             raise ConflictError(f"{m.name} is already {m.get_status_display().lower()}.")
-        check_end_date(mechanism=m, ends_on=ends_on, backdated_because=backdated_because)
+        check_end_date(valid_from=m.valid_from, ends_on=ends_on, backdated_because=backdated_because)
         m.status = status
         m.ends_on = ends_on if not m.ends_on or ends_on < m.ends_on else m.ends_on
         m.status_reason = reason
