@@ -9,15 +9,17 @@ field.
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from controlplane.audit.actors import Actor
-from controlplane.audit.services import record_event
+from controlplane.audit.services import record_event, record_events
 from controlplane.decisions import (
     APPROVED,
     REJECTED,
@@ -649,6 +651,43 @@ def reference_mechanisms_sync(*, by=None) -> int:
     )
 
 
+# What re-evaluating a request may change on its row.
+REEVALUATED_FIELDS = [
+    "is_transfer",
+    "policy_allowed",
+    "policy_basis",
+    "policy_mechanism",
+    "policy_findings",
+    "evaluated_at",
+    "has_special_categories",
+    "status",
+    "suspended_because",
+    "ended_at",
+    "end_reason",
+]
+
+
+def _save_reevaluated(requests) -> None:
+    """Write re-evaluated rows with one UPDATE per distinct set of new values: dependents of one
+    mechanism mostly end up alike, so 10,000 of them take a handful of statements."""
+    groups: dict = {}
+    for tr in requests:
+        values = {
+            name: getattr(tr, f"{name}_id" if name in ("policy_mechanism", "suspended_because")
+                          else name)
+            for name in REEVALUATED_FIELDS
+        }
+        key = json.dumps(values, sort_keys=True, cls=DjangoJSONEncoder)
+        groups.setdefault(key, (values, []))[1].append(tr.pk)
+    for values, pks in groups.values():
+        update = {
+            (f"{name}_id" if name in ("policy_mechanism", "suspended_because") else name): value
+            for name, value in values.items()
+        }
+        for start in range(0, len(pks), 1000):
+            TransferRequest.objects.filter(pk__in=pks[start : start + 1000]).update(**update)
+
+
 def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, reason: str = ""):
     """Re-evaluate every request relying on ``mechanism``; suspend those left without a basis.
 
@@ -670,40 +709,51 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
                 "source_region__country",
                 "destination_region",
                 "destination_country__jurisdiction",
-                "exporter__country",
-                "importer__country",
+                "exporter__country__jurisdiction",
+                "importer__country__jurisdiction",
+                "chosen_mechanism",
             )
             .prefetch_related("data_categories")
             .order_by("pk")
         )
+        now = timezone.now()
+        changed, events = [], []
         for tr in dependents:
             decision = evaluate_request(tr, on=on, mechanisms=mechanisms, rows=rows)
+            tr.evaluated_at = now  # one moment for the whole batch
+            changed.append(tr)
             if tr.status == TransferStatus.SUBMITTED:
-                tr.save()
                 outcome["refreshed"].append(tr)
                 continue
             if decision.allowed:
-                tr.save()
                 outcome["rebased"].append(tr)
-                record_event(
-                    actor=by,
-                    action="transfer.reevaluated",
-                    obj=tr,
-                    data={"after": mechanism.key, **_decision_summary(tr)},
+                events.append(
+                    {
+                        "action": "transfer.reevaluated",
+                        "obj": tr,
+                        "data": {"after": mechanism.key, **_decision_summary(tr)},
+                    }
                 )
                 continue
             tr.status = TransferStatus.SUSPENDED
             tr.suspended_because = mechanism
-            tr.ended_at = timezone.now()
+            tr.ended_at = now
             tr.end_reason = reason or f"{mechanism.name} no longer applies; no other basis found."
-            tr.save()
             outcome["suspended"].append(tr)
-            record_event(
-                actor=by,
-                action="transfer.suspended",
-                obj=tr,
-                data={"mechanism": mechanism.key, "reason": tr.end_reason, **_decision_summary(tr)},
+            events.append(
+                {
+                    "action": "transfer.suspended",
+                    "obj": tr,
+                    "data": {
+                        "mechanism": mechanism.key,
+                        "reason": tr.end_reason,
+                        **_decision_summary(tr),
+                    },
+                }
             )
+        # Rows and events in bulk (the rows are locked; nothing else writes them meanwhile).
+        _save_reevaluated(changed)
+        record_events(actor=by, events=events)
         # Once for the whole batch: deployments re-checked in one pass, regions published once.
         _transfers_ended(outcome["suspended"], by)
         _regions_changed_on_commit(*outcome["suspended"])
