@@ -77,6 +77,56 @@ def record_event(
     return event
 
 
+def record_events(*, actor, events: list[dict]) -> list[AuditEvent]:
+    """Append several events by one actor in one go: ``events`` is a list of
+    ``{"action", "obj", "data", "region"}`` (``obj``, ``data`` and ``region`` optional).
+
+    The same chain and the same guarantees as ``record_event`` (one head lock taken first, each
+    event linked to the one before), for the price of one head update, one bulk INSERT and one
+    final head update instead of four queries per event: ending a mechanism that 10,000
+    transfers rely on records 10,000 suspensions.
+    """
+    if not events:
+        return []
+    who: Actor = actor_for(actor)
+    count = len(events)
+    with transaction.atomic():
+        bump = F("last_sequence") + count
+        if not AuditChainHead.objects.filter(pk=1).update(last_sequence=bump):
+            AuditChainHead.objects.get_or_create(pk=1)
+            AuditChainHead.objects.filter(pk=1).update(last_sequence=bump)
+        head = AuditChainHead.objects.get(pk=1)
+        previous = head.last_hash
+        first = head.last_sequence - count + 1
+        now = timezone.now()
+        built = []
+        for offset, item in enumerate(events):
+            obj = item.get("obj")
+            object_type, object_id, object_repr = _describe(obj)
+            region = item.get("region")
+            region = region_of(obj) if region is None else region
+            event = AuditEvent(
+                sequence=first + offset,
+                occurred_at=now,
+                actor_kind=who.kind,
+                actor_id=who.identifier[:64],
+                actor_label=who.label[:150],
+                action=item["action"],
+                object_type=object_type,
+                object_id=object_id,
+                object_repr=object_repr,
+                data=json.loads(json.dumps(item.get("data") or {}, cls=DjangoJSONEncoder)),
+                region=region[:50],
+                previous_hash=previous,
+            )
+            event.hash = event.compute_hash()
+            previous = event.hash
+            built.append(event)
+        AuditEvent.objects.bulk_create(built, batch_size=1000)
+        AuditChainHead.objects.filter(pk=1).update(last_hash=previous)
+    return built
+
+
 NIGHTLY_VERIFICATION = "audit.chain_verified"
 NIGHTLY_VERIFICATION_NOT_BEFORE = time(3, 0)
 

@@ -1,9 +1,10 @@
+from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from controlplane.errors import NotAllowed
 from controlplane.transfers.models import Mechanism, Party, TransferRecord, TransferRequest
-from controlplane.transfers.services import may_end_mechanism, mechanism_save
+from controlplane.transfers.services import check_end_date, may_end_mechanism, mechanism_save
 from controlplane.web.admin import ReadOnlyAdmin
 from regions.admin import AuditedModelAdmin
 
@@ -17,10 +18,47 @@ class PartyAdmin(AuditedModelAdmin):
     autocomplete_fields = ["country"]
 
 
+class MechanismAdminForm(forms.ModelForm):
+    backdated_because = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why the end is backdated",
+        help_text="Required when the end date lies more than 30 days in the past.",
+    )
+
+    class Meta:
+        model = Mechanism
+        # Every editable field; status and its reason change only by ending it on its page.
+        fields = [
+            f.name
+            for f in Mechanism._meta.get_fields()
+            if getattr(f, "editable", False)
+            and not f.auto_created
+            and f.name not in ("status", "status_reason")
+        ]
+
+    def clean(self):
+        data = super().clean()
+        ends_on = data.get("ends_on")
+        if ends_on and ends_on != self.initial.get("ends_on"):
+            try:
+                check_end_date(
+                    valid_from=data.get("valid_from"),
+                    ends_on=ends_on,
+                    backdated_because=data.get("backdated_because", ""),
+                )
+            except ValidationError as error:
+                for field, messages in error.message_dict.items():
+                    self.add_error(field, messages)
+        return data
+
+
 @admin.register(Mechanism)
 class MechanismAdmin(admin.ModelAdmin):
-    """Edits are audited; ending a mechanism is done on its page, which suspends dependents."""
+    """Every save goes through ``mechanism_save`` (diff, audit, re-evaluation); ending a
+    mechanism is done on its page, which confirms the impact first."""
 
+    form = MechanismAdminForm
     list_display = ["name", "kind", "status", "valid_from", "ends_on", "verified"]
     list_filter = ["kind", "status", "verified", "from_jurisdiction"]
     search_fields = ["name", "key", "reference"]
@@ -46,6 +84,7 @@ class MechanismAdmin(admin.ModelAdmin):
                 categories=form.cleaned_data.get("categories"),
                 members=form.cleaned_data.get("members"),
                 reason="changed in the admin",
+                backdated_because=form.cleaned_data.get("backdated_because", ""),
             )
         except NotAllowed as error:
             raise PermissionDenied(str(error)) from error

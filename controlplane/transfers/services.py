@@ -9,15 +9,17 @@ field.
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from controlplane.audit.actors import Actor
-from controlplane.audit.services import record_event
+from controlplane.audit.services import record_event, record_events
 from controlplane.decisions import (
     APPROVED,
     REJECTED,
@@ -560,7 +562,13 @@ def _diff(before: dict, after: dict) -> dict:
 
 
 def mechanism_save(
-    *, mechanism: Mechanism, by, categories=None, members=None, reason: str = ""
+    *,
+    mechanism: Mechanism,
+    by,
+    categories=None,
+    members=None,
+    reason: str = "",
+    backdated_because: str = "",
 ) -> Mechanism:
     """Create or change a mechanism: the one write path for the admin, the seed and the
     reference-data loader.
@@ -586,6 +594,12 @@ def mechanism_save(
             )
             _ensure_may_end(by, stored)
             before = mechanism_snapshot(stored)
+        if mechanism.ends_on and mechanism.ends_on != before.get("ends_on"):
+            check_end_date(
+                valid_from=mechanism.valid_from,
+                ends_on=mechanism.ends_on,
+                backdated_because=backdated_because,
+            )
         mechanism.full_clean()
         mechanism.save()
         if categories is not None:
@@ -603,7 +617,12 @@ def mechanism_save(
             actor=by,
             action="mechanism.changed",
             obj=mechanism,
-            data={"key": mechanism.key, "changes": changes, "reason": reason},
+            data={
+                "key": mechanism.key,
+                "changes": changes,
+                "reason": reason,
+                **({"backdated_because": backdated_because} if "ends_on" in changes else {}),
+            },
         )
         reevaluate_dependents(
             mechanism=mechanism,
@@ -623,8 +642,50 @@ def reference_mechanisms_sync(*, by=None) -> int:
         Mechanism,
         Jurisdiction,
         Country,
-        save=lambda row: mechanism_save(mechanism=row, by=by, reason="reference data updated"),
+        save=lambda row: mechanism_save(
+            mechanism=row,
+            by=by,
+            reason="reference data updated",
+            backdated_because="the date the decision ended, as published",
+        ),
     )
+
+
+# What re-evaluating a request may change on its row.
+REEVALUATED_FIELDS = [
+    "is_transfer",
+    "policy_allowed",
+    "policy_basis",
+    "policy_mechanism",
+    "policy_findings",
+    "evaluated_at",
+    "has_special_categories",
+    "status",
+    "suspended_because",
+    "ended_at",
+    "end_reason",
+]
+
+
+def _save_reevaluated(requests) -> None:
+    """Write re-evaluated rows with one UPDATE per distinct set of new values: dependents of one
+    mechanism mostly end up alike, so 10,000 of them take a handful of statements."""
+    groups: dict = {}
+    for tr in requests:
+        values = {
+            name: getattr(tr, f"{name}_id" if name in ("policy_mechanism", "suspended_because")
+                          else name)
+            for name in REEVALUATED_FIELDS
+        }
+        key = json.dumps(values, sort_keys=True, cls=DjangoJSONEncoder)
+        groups.setdefault(key, (values, []))[1].append(tr.pk)
+    for values, pks in groups.values():
+        update = {
+            (f"{name}_id" if name in ("policy_mechanism", "suspended_because") else name): value
+            for name, value in values.items()
+        }
+        for start in range(0, len(pks), 1000):
+            TransferRequest.objects.filter(pk__in=pks[start : start + 1000]).update(**update)
 
 
 def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, reason: str = ""):
@@ -648,40 +709,51 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
                 "source_region__country",
                 "destination_region",
                 "destination_country__jurisdiction",
-                "exporter__country",
-                "importer__country",
+                "exporter__country__jurisdiction",
+                "importer__country__jurisdiction",
+                "chosen_mechanism",
             )
             .prefetch_related("data_categories")
             .order_by("pk")
         )
+        now = timezone.now()
+        changed, events = [], []
         for tr in dependents:
             decision = evaluate_request(tr, on=on, mechanisms=mechanisms, rows=rows)
+            tr.evaluated_at = now  # one moment for the whole batch
+            changed.append(tr)
             if tr.status == TransferStatus.SUBMITTED:
-                tr.save()
                 outcome["refreshed"].append(tr)
                 continue
             if decision.allowed:
-                tr.save()
                 outcome["rebased"].append(tr)
-                record_event(
-                    actor=by,
-                    action="transfer.reevaluated",
-                    obj=tr,
-                    data={"after": mechanism.key, **_decision_summary(tr)},
+                events.append(
+                    {
+                        "action": "transfer.reevaluated",
+                        "obj": tr,
+                        "data": {"after": mechanism.key, **_decision_summary(tr)},
+                    }
                 )
                 continue
             tr.status = TransferStatus.SUSPENDED
             tr.suspended_because = mechanism
-            tr.ended_at = timezone.now()
+            tr.ended_at = now
             tr.end_reason = reason or f"{mechanism.name} no longer applies; no other basis found."
-            tr.save()
             outcome["suspended"].append(tr)
-            record_event(
-                actor=by,
-                action="transfer.suspended",
-                obj=tr,
-                data={"mechanism": mechanism.key, "reason": tr.end_reason, **_decision_summary(tr)},
+            events.append(
+                {
+                    "action": "transfer.suspended",
+                    "obj": tr,
+                    "data": {
+                        "mechanism": mechanism.key,
+                        "reason": tr.end_reason,
+                        **_decision_summary(tr),
+                    },
+                }
             )
+        # Rows and events in bulk (the rows are locked; nothing else writes them meanwhile).
+        _save_reevaluated(changed)
+        record_events(actor=by, events=events)
         # Once for the whole batch: deployments re-checked in one pass, regions published once.
         _transfers_ended(outcome["suspended"], by)
         _regions_changed_on_commit(*outcome["suspended"])
@@ -691,15 +763,12 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
 BACKDATE_WITHOUT_REASON_DAYS = 30
 
 
-def check_end_date(*, mechanism: Mechanism, ends_on: date, backdated_because: str = "") -> None:
+def check_end_date(*, valid_from: date | None, ends_on: date, backdated_because: str = "") -> None:
     """An end is never before the mechanism began, and an end far in the past (more than
     ``BACKDATE_WITHOUT_REASON_DAYS``) needs a stated reason for backdating."""
-    if mechanism.valid_from and ends_on < mechanism.valid_from:
+    if valid_from and ends_on < valid_from:
         raise ValidationError(
-            {
-                "ends_on": f"The end ({ends_on}) cannot come before it began "
-                f"({mechanism.valid_from})."
-            }
+            {"ends_on": f"The end ({ends_on}) cannot come before it began ({valid_from})."}
         )
     limit = today() - timedelta(days=BACKDATE_WITHOUT_REASON_DAYS)
     if ends_on < limit and not backdated_because:
@@ -775,7 +844,7 @@ def mechanism_end(
         _ensure_may_end(by, m)
         if m.status != p.IN_FORCE:
             raise ConflictError(f"{m.name} is already {m.get_status_display().lower()}.")
-        check_end_date(mechanism=m, ends_on=ends_on, backdated_because=backdated_because)
+        check_end_date(valid_from=m.valid_from, ends_on=ends_on, backdated_because=backdated_because)
         m.status = status
         m.ends_on = ends_on if not m.ends_on or ends_on < m.ends_on else m.ends_on
         m.status_reason = reason

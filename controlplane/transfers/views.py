@@ -413,7 +413,7 @@ def mechanism_end(request, pk):
     if not data["confirm"]:
         try:
             services.check_end_date(
-                mechanism=m,
+                valid_from=m.valid_from,
                 ends_on=data["ends_on"] or selectors.today(),
                 backdated_because=data["backdated_because"],
             )

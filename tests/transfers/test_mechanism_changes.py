@@ -141,3 +141,30 @@ def test_creating_a_mechanism_records_its_values(world):
     assert event.data["members"] == sorted([world.acme.pk, world.cloudy.pk])
     assert event.data["categories"] == ["user.contact.email"]
     assert event.data["group"] == "Acme"
+
+
+def test_the_admin_validates_an_end_date_like_the_end_form(relied_on, world, client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client.force_login(world.estate.admin)
+    url = f"/admin/transfers/mechanism/{world.scc.pk}/change/"
+    long_ago = timezone.localdate() - timedelta(days=200)
+    for ends_on, needed in (
+        (world.scc.valid_from - timedelta(days=1), "before it began"),
+        (long_ago, "say why it is backdated"),
+    ):
+        data = admin_post_data(world.scc)
+        data["ends_on"] = ends_on.isoformat()
+        response = client.post(url, data)
+        assert response.status_code == 200 and needed in response.content.decode()
+        world.scc.refresh_from_db()
+        assert world.scc.ends_on is None
+    data = admin_post_data(world.scc)
+    data.update(ends_on=long_ago.isoformat(), backdated_because="Found the termination letter")
+    assert client.post(url, data).status_code == 302
+    [event] = _changed_events(world.scc)
+    assert event.data["backdated_because"] == "Found the termination letter"
+    relied_on.refresh_from_db()
+    assert relied_on.status == "suspended"
