@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("controlplane.distribution.api.urls")),
     path("transfers/", include("controlplane.transfers.api.urls")),
     path("", include("controlplane.modelregistry.api.urls")),
+    path("routing/", include("controlplane.routing.api.urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("agents/", include("controlplane.distribution.urls")),
     path("transfers/", include("controlplane.transfers.urls")),
     path("models/", include("controlplane.modelregistry.urls")),
+    path("routing/", include("controlplane.routing.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

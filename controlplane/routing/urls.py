@@ -1,0 +1,8 @@
+from django.urls import path
+
+from controlplane.routing import views
+
+app_name = "routing"
+urlpatterns = [
+    path("", views.matrix, name="matrix"),
+]
