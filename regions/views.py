@@ -29,7 +29,7 @@ def region_detail(request, slug):
         "region": region,
         "data_stores": region.data_stores.select_related("key"),
         "keys": region.keys.all(),
-        "endpoints": region.endpoints.all(),
+        "endpoints": region.endpoints.select_related("log_store"),
         "rules": region.residency_rules.select_related(
             "subject_country", "data_category", "home_jurisdiction", "data_store"
         ),
