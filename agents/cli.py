@@ -77,7 +77,12 @@ def cmd_run(args) -> int:
     if config.listen_address:
         from agents.server import make_server
 
-        server = make_server(agent, config.listen_address)
+        server = make_server(
+            agent,
+            config.listen_address,
+            max_connections=config.listen_connections,
+            deadline=config.listen_deadline,
+        )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         logging.getLogger("sovereign.agent").info("listening on %s", config.listen)
     try:

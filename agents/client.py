@@ -1,4 +1,4 @@
-"""The agent core: fetch, verify, apply, report. HTTP through ``urllib`` (standard library only).
+"""The agent core: fetch, verify, apply, report. HTTP through ``agents.transport``.
 
 ``Agent.accept`` is the single entry for a bundle, whether it was polled or pushed: it verifies
 the envelope and the freshness statement against what is applied, persists atomically, and only
@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,15 +18,12 @@ from agents.config import AgentConfig
 from agents.protocol import AppliedState, ProtocolError, VerifiedBundle
 from agents.router import RouteDecision, route
 from agents.state import StateStore
+from agents.transport import TransportError, request
 
 log = logging.getLogger("sovereign.agent")
 
 BUNDLE_PATH = "/api/v1/agent/bundle"
 STATUS_PATH = "/api/v1/agent/status"
-
-
-class TransportError(Exception):
-    """The control plane could not be reached or answered with an unexpected status."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +44,13 @@ def next_delay(
     if long_poll:
         return rng.uniform(0, min(1.0, config.poll_min))
     return rng.uniform(config.poll_min, config.poll_max)
+
+
+def _transport_refusal(exc: TransportError) -> ProtocolError:
+    """A response we could not use is a refusal, reported with the transport's reason."""
+    refusal = ProtocolError(exc.message)
+    refusal.code = exc.code  # too_large, bad_http, redirect_refused, malformed, bad_url
+    return refusal
 
 
 class Agent:
@@ -187,33 +189,26 @@ class Agent:
     # ------------------------------------------------------------------ HTTP
 
     def _request(self, method: str, path: str, *, body=None, headers=None, timeout=None):
+        """One call to the control plane through ``agents.transport``: an overall deadline,
+        the body capped, no redirect to another origin. Raises ``TransportError`` only."""
         self.config.require("url", "token")
         url = self.config.url.rstrip("/") + path
         data = protocol.canonical_json(body) if body is not None else None
-        req = urllib.request.Request(url, data=data, method=method)
-        req.add_header("Authorization", f"Bearer {self.config.token}")
-        req.add_header("User-Agent", f"sovereign-agent/{__version__}")
+        all_headers = {
+            "Authorization": f"Bearer {self.config.token}",
+            "User-Agent": f"sovereign-agent/{__version__}",
+        }
         if data is not None:
-            req.add_header("Content-Type", "application/json")
-        for name, value in (headers or {}).items():
-            req.add_header(name, value)
-        try:
-            resp = urllib.request.urlopen(req, timeout=timeout or self.config.timeout)
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.headers, exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise TransportError(f"{method} {url}: {exc}") from exc
-        return resp.status, resp.headers, resp
-
-    def _read_capped(self, headers, fh) -> bytes:
-        cap = self.config.max_bundle_bytes
-        length = headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > cap:
-            raise protocol.TooLargeError(f"announced body of {length} bytes exceeds cap {cap}")
-        data = fh.read(cap + 1)
-        if len(data) > cap:
-            raise protocol.TooLargeError(f"body exceeds the cap of {cap} bytes")
-        return data
+            all_headers["Content-Type"] = "application/json"
+        all_headers.update(headers or {})
+        return request(
+            method,
+            url,
+            headers=all_headers,
+            body=data,
+            deadline_s=timeout or self.config.timeout,
+            max_bytes=self.config.max_bundle_bytes,
+        )
 
     def poll_once(self, *, conditional: bool = True) -> PollResult:
         headers = {"Accept": "application/json"}
@@ -224,32 +219,30 @@ class Agent:
             headers["Prefer"] = f"wait={self.config.long_poll}"
             timeout += self.config.long_poll
         try:
-            status, resp_headers, fh = self._request(
-                "GET", BUNDLE_PATH, headers=headers, timeout=timeout
-            )
+            resp = self._request("GET", BUNDLE_PATH, headers=headers, timeout=timeout)
         except TransportError as exc:
-            return PollResult("error", self.applied.version, str(exc), "unreachable")
-        freshness = resp_headers.get(protocol.FRESHNESS_HEADER)
+            with self.lock:
+                self._set_error(_transport_refusal(exc))
+            outcome = "error" if exc.code in ("unreachable", "timeout") else "refused"
+            return PollResult(outcome, self.applied.version, exc.message, exc.code)
+        freshness = resp.header(protocol.FRESHNESS_HEADER)
         try:
-            with fh:
-                if status == 304:
-                    try:
-                        self.check_unchanged(freshness)
-                    except (protocol.UnendorsedKeyError, protocol.FreshnessMismatchError):
-                        if conditional:
-                            # The signing key rotated or the server moved on: fetch in full.
-                            return self.poll_once(conditional=False)
-                        raise
-                    return PollResult("unchanged", self.applied.version)
-                if status != 200:
-                    body = fh.read(2048).decode("utf-8", "replace")
-                    return PollResult("error", self.applied.version, f"HTTP {status}: {body}")
-                raw = self._read_capped(resp_headers, fh)
+            if resp.status == 304:
+                try:
+                    self.check_unchanged(freshness)
+                except (protocol.UnendorsedKeyError, protocol.FreshnessMismatchError):
+                    if conditional:
+                        # The signing key rotated or the server moved on: fetch in full.
+                        return self.poll_once(conditional=False)
+                    raise
+                return PollResult("unchanged", self.applied.version)
+            if resp.status != 200:
+                body = resp.body[:2048].decode("utf-8", "replace")
+                return PollResult("error", self.applied.version, f"HTTP {resp.status}: {body}")
+            raw = resp.body
         except ProtocolError as exc:
             self._set_error(exc)
             return PollResult("refused", self.applied.version, exc.message, exc.code)
-        except OSError as exc:
-            return PollResult("error", self.applied.version, str(exc), "unreachable")
         before = self.applied.version
         try:
             bundle = self.accept(raw, freshness, source="polled")
@@ -264,12 +257,11 @@ class Agent:
             return False  # push-only agent with no control plane configured
         body = self.status()
         try:
-            status, _, fh = self._request("POST", STATUS_PATH, body=body)
-            fh.close()
+            resp = self._request("POST", STATUS_PATH, body=body)
         except TransportError as exc:
             log.warning("status report failed: %s", exc)
             return False
-        return 200 <= status < 300
+        return 200 <= resp.status < 300
 
     # ------------------------------------------------------------------ loop
 
@@ -277,13 +269,16 @@ class Agent:
         self.load()
         reported = None
         while not stop.is_set():
-            result = self.poll_once()
+            result = self.poll_once_safely()
             if result.outcome in ("applied", "refused") or reported != (
                 self.applied.digest,
                 self.last_error,
             ):
-                if self.report_status():
-                    reported = (self.applied.digest, self.last_error)
+                try:
+                    if self.report_status():
+                        reported = (self.applied.digest, self.last_error)
+                except Exception:  # noqa: BLE001 - a report that fails is retried next round
+                    log.exception("status report failed")
             if result.outcome in ("error", "refused"):
                 self.errors += 1
                 log.warning("poll %s: %s", result.outcome, result.detail)
@@ -292,6 +287,17 @@ class Agent:
             stop.wait(
                 next_delay(self.errors, self.config, self.rng, long_poll=self.config.long_poll > 0)
             )
+
+    def poll_once_safely(self) -> PollResult:
+        """``poll_once`` that never raises: whatever goes wrong is a reported refusal."""
+        try:
+            return self.poll_once()
+        except Exception as exc:  # noqa: BLE001 - the loop must survive anything a server sends
+            log.exception("poll failed unexpectedly")
+            error = protocol.MalformedError(f"{type(exc).__name__}: {exc}"[:500])
+            with self.lock:
+                self._set_error(error)
+            return PollResult("refused", self.applied.version, error.message, error.code)
 
     def report_async(self) -> None:
         threading.Thread(target=self.report_status, daemon=True).start()

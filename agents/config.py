@@ -31,6 +31,8 @@ class AgentConfig:
     backoff_max: float = 300.0
     long_poll: int = 0
     listen: str = ""
+    listen_deadline: float = 10.0
+    listen_connections: int = 32
     max_bundle_bytes: int = 8 * 1024 * 1024
     timeout: float = 10.0
 

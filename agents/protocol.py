@@ -33,6 +33,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from agents.transport import parse_json
+
 BUNDLE_SCHEMA = "sovereign.bundle/v1"
 KEYRING_SCHEMA = "sovereign.keyring/v1"
 FRESHNESS_SCHEMA = "sovereign.freshness/v1"
@@ -271,9 +273,9 @@ def parse_json_bytes(raw: bytes, *, max_bytes: int = MAX_BUNDLE_BYTES):
     if len(raw) > max_bytes:
         raise TooLargeError(f"body of {len(raw)} bytes exceeds the cap of {max_bytes}")
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedError(f"not JSON: {exc}") from exc
+        return parse_json(raw)
+    except ValueError as exc:
+        raise MalformedError(str(exc)) from None
 
 
 def encode_header(envelope: dict) -> str:

@@ -6,12 +6,18 @@
   200 when applied or already applied, 409 with ``{"code", "message"}`` when refused.
 * ``POST /route``: record metadata in, routing decision out (200 accepted, 403 refused).
 * ``GET /status``: what is applied.
+
+The listener holds at most ``MAX_CONNECTIONS`` connections at once (one more is answered 503 and
+closed at once) and gives each connection ``CONNECTION_DEADLINE`` seconds in all: a client that
+drips its request one byte at a time is cut off, whatever its per-read pace.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from agents import protocol
@@ -20,10 +26,15 @@ from agents.client import Agent
 log = logging.getLogger("sovereign.agent.server")
 
 MAX_ROUTE_BYTES = 64 * 1024
+MAX_CONNECTIONS = 32
+CONNECTION_DEADLINE = 10.0
+READ_TIMEOUT = 5.0
+_BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 class AgentRequestHandler(BaseHTTPRequestHandler):
     server_version = "sovereign-agent"
+    timeout = READ_TIMEOUT  # per read; the server's deadline bounds the whole connection
     agent: Agent  # set on the subclass built by make_server
 
     def log_message(self, format, *args):  # noqa: A002 - signature from the base class
@@ -80,8 +91,58 @@ class AgentRequestHandler(BaseHTTPRequestHandler):
         return self._send(200 if decision.accepted else 403, decision.as_dict())
 
 
-def make_server(agent: Agent, address: tuple[str, int]) -> ThreadingHTTPServer:
+def _cut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class AgentHTTPServer(ThreadingHTTPServer):
+    """A threading server with a connection cap and an overall deadline per connection."""
+
+    daemon_threads = True
+
+    def __init__(self, address, handler, *, max_connections: int, deadline: float):
+        self.slots = threading.BoundedSemaphore(max_connections)
+        self.deadline = deadline
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.settimeout(1.0)
+                request.sendall(_BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        timer = threading.Timer(self.deadline, _cut, args=(request,))
+        timer.daemon = True
+        timer.start()
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            timer.cancel()
+            self.slots.release()
+
+    def handle_error(self, request, client_address):
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+
+def make_server(
+    agent: Agent,
+    address: tuple[str, int],
+    *,
+    max_connections: int = MAX_CONNECTIONS,
+    deadline: float = CONNECTION_DEADLINE,
+) -> AgentHTTPServer:
     handler = type("BoundAgentRequestHandler", (AgentRequestHandler,), {"agent": agent})
-    server = ThreadingHTTPServer(address, handler)
-    server.daemon_threads = True
-    return server
+    return AgentHTTPServer(address, handler, max_connections=max_connections, deadline=deadline)
