@@ -226,6 +226,10 @@ CELERY_BEAT_SCHEDULE: dict = {
 BUNDLE_SIGNING_KEY_FILE = env_str("BUNDLE_SIGNING_KEY_FILE", str(VAR_DIR / "keys" / "signing.key"))
 BUNDLE_KEYRING_FILE = env_str("BUNDLE_KEYRING_FILE", str(VAR_DIR / "keys" / "keyring.json"))
 BUNDLE_ROOT_KEY_FILE = env_str("BUNDLE_ROOT_KEY_FILE", str(VAR_DIR / "keys" / "root.key"))
+# A house rule, not the law: a transfer impact assessment without its own end date counts as
+# current for this many days (EDPB Recommendations 01/2020 only ask for re-evaluation "at
+# appropriate intervals"). The engine says so when it applies it.
+TRANSFERS_TIA_VALIDITY_DAYS = env_int("TRANSFERS_TIA_VALIDITY_DAYS", 365, minimum=1)
 BUNDLE_TTL_DAYS = env_int("BUNDLE_TTL_DAYS", 7, minimum=1)
 BUNDLE_RESIGN_AHEAD_HOURS = env_int("BUNDLE_RESIGN_AHEAD_HOURS", 48, minimum=1)
 BUNDLE_PUSH_ENABLED = env_bool("BUNDLE_PUSH_ENABLED", True)

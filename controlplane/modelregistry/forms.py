@@ -3,6 +3,7 @@ import json
 from django import forms
 from django.core.exceptions import ValidationError
 
+from controlplane.decisions import ConditionsField
 from controlplane.modelregistry.models import MLModel, ModelVersion, TrainingMode
 from controlplane.permissions import regions_for
 from regions.models import DataCategory, Jurisdiction, Region
@@ -104,11 +105,11 @@ class DecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Conditions for an approval; the reason for a rejection (required).",
     )
-    confirmed = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    confirmed = ConditionsField()
 
-    def __init__(self, *args, confirmations=(), **kwargs):
+    def __init__(self, *args, conditions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["confirmed"].choices = [(c, c) for c in confirmations]
+        self.fields["confirmed"].set_conditions(conditions)
 
 
 class RetireForm(forms.Form):

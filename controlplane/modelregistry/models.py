@@ -340,9 +340,20 @@ class DeploymentApproval(models.Model):
 
     @property
     def needs_confirmation(self):
-        return sorted(
-            {f["code"] for f in self.policy_findings if f["code"] in p.CONFIRMATION_CODES}
-        )
+        return sorted({c.code for c in self.conditions_to_confirm})
+
+    @property
+    def conditions_to_confirm(self):
+        from controlplane.decisions import conditions_of
+
+        return conditions_of(self.policy_findings)
+
+    @property
+    def decision(self) -> str | None:
+        """What was decided first (approved or rejected), whatever happened since."""
+        if not self.decided_by_id:
+            return None
+        return "rejected" if self.status == DeploymentStatus.REJECTED else "approved"
 
     def clean(self):
         if self.version_id and self.model_id and self.version.model_id != self.model_id:

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from controlplane.transfers.policy import BLOCKING, INFO, WARNING, Finding, covers
+from controlplane.transfers.policy import BLOCKING, CONDITION, INFO, WARNING, Finding, covers
 
 REGIONAL = "regional"
 FEDERATED = "federated"
@@ -33,7 +33,8 @@ TRANSFER = "transfer"
 SYNTHETIC = "synthetic"
 TRAINING_MODES = (REGIONAL, FEDERATED, TRANSFER, SYNTHETIC)
 
-# Findings an approver must tick explicitly before approving.
+# Findings an approver must tick explicitly before approving: they have severity "condition",
+# as in the transfer engine, and go through the shared workflow (controlplane.decisions).
 CONFIRMATION_CODES = frozenset({"FEDERATED_CONFIRM_PARAMETERS_ONLY"})
 
 
@@ -121,7 +122,7 @@ class DeploymentDecision:
 
     @property
     def needs_confirmation(self) -> tuple[str, ...]:
-        return tuple(sorted({f.code for f in self.findings if f.code in CONFIRMATION_CODES}))
+        return tuple(sorted({f.code for f in self.findings if f.severity == CONDITION}))
 
     def as_dict(self) -> dict:
         return {
@@ -208,7 +209,7 @@ def evaluate_deployment(
         findings.append(
             Finding(
                 "FEDERATED_CONFIRM_PARAMETERS_ONLY",
-                WARNING,
+                CONDITION,
                 f"{step.label} is a federated model aggregated from updates in {regions} "
                 f"(personal data from {_list(step.jurisdictions)}). It may run in {target} only "
                 "if nothing but model parameters left those regions: confirm that no raw or "

@@ -22,6 +22,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from controlplane.audit.services import record_event
+from controlplane.decisions import (
+    APPROVED,
+    REJECTED,
+    conditions_of,
+    first_decision_conflict,
+    require_confirmed,
+)
 from controlplane.errors import ConflictError, DomainError, NotAllowed
 from controlplane.modelregistry import policy as p
 from controlplane.modelregistry.models import (
@@ -371,14 +378,14 @@ def _check_decider(approval: DeploymentApproval, by) -> None:
 
 
 def _not_awaiting(approval: DeploymentApproval) -> ConflictError:
-    if approval.decided_by_id:
-        who = approval.decided_by.get_username()
-        when = timezone.localtime(approval.decided_at).strftime("%Y-%m-%d %H:%M")
-        return ConflictError(
-            f"{approval} was already {approval.get_status_display().lower()} by {who} at "
-            f"{when}; your decision was not recorded."
-        )
-    return ConflictError(f"{approval} is {approval.get_status_display().lower()}.")
+    """Names the decision that came first, not the deployment's later state (retired...)."""
+    return first_decision_conflict(
+        approval,
+        decision=approval.decision,
+        decided_by=approval.decided_by if approval.decided_by_id else None,
+        decided_at=approval.decided_at,
+        state=approval.get_status_display().lower(),
+    )
 
 
 def deployment_approve(
@@ -386,7 +393,6 @@ def deployment_approve(
 ) -> DeploymentApproval:
     """Approve: the version becomes the region's desired version of its model, and frozen."""
     ensure_may_change(by)
-    confirmed = sorted(set(confirmed or ()))
     with transaction.atomic():
         approval = _locked(approval)
         _check_decider(approval, by)
@@ -400,13 +406,9 @@ def deployment_approve(
                 "cannot be approved.",
                 code="blocked",
             )
-        missing = sorted(set(decision.needs_confirmation) - set(confirmed))
-        if missing:
-            raise DomainError(
-                f"Confirm {', '.join(missing)} before approving: "
-                + " ".join(f.message for f in decision.findings if f.code in missing),
-                code="confirmation_required",
-            )
+        confirmed = require_confirmed(
+            conditions=conditions_of(decision.findings), confirmed=confirmed
+        )
         now = timezone.now()
         previous = DeploymentApproval.objects.filter(
             model_id=approval.model_id, region_id=approval.region_id, is_desired=True
@@ -420,7 +422,7 @@ def deployment_approve(
         approval.decided_by = by
         approval.decided_at = now
         approval.decision_note = (note or "").strip()
-        approval.confirmed = [c for c in confirmed if c in decision.needs_confirmation]
+        approval.confirmed = confirmed
         approval.full_clean()
         approval.save()
         ModelVersion.objects.filter(pk=approval.version_id, frozen_at__isnull=True).update(
@@ -432,6 +434,7 @@ def deployment_approve(
             obj=approval,
             data={
                 **_summary(approval),
+                "decision": APPROVED,
                 "note": approval.decision_note,
                 "confirmed": approval.confirmed,
                 "replaces": str(previous.version) if previous else None,
@@ -460,7 +463,7 @@ def deployment_reject(*, approval: DeploymentApproval, by, reason: str) -> Deplo
             actor=by,
             action="deployment.rejected",
             obj=approval,
-            data={**_summary(approval), "reason": reason},
+            data={**_summary(approval), "decision": REJECTED, "reason": reason},
         )
     return approval
 

@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from controlplane.decisions import conditions_of
 from controlplane.errors import DomainError
 from controlplane.modelregistry import forms, selectors, services
 from controlplane.modelregistry.models import (
@@ -162,7 +163,7 @@ def _page(request, approval, decision_form=None, retire_form=None, status=200):
         live = services.check_deployment(version=approval.version, region=approval.region)
     findings = [f.as_dict() for f in live.findings] if live else approval.policy_findings
     allowed = live.allowed if live else approval.policy_allowed
-    confirmations = list(live.needs_confirmation) if live else []
+    conditions = conditions_of(live.findings) if live else []
     may_decide = approval.status == DeploymentStatus.REQUESTED and services.may_decide(
         request.user, approval
     )
@@ -175,7 +176,7 @@ def _page(request, approval, decision_form=None, retire_form=None, status=200):
         "is_own": approval.requested_by_id == request.user.pk,
         "may_retire": approval.status == DeploymentStatus.APPROVED
         and services.may_retire(request.user, approval),
-        "decision_form": decision_form or forms.DecisionForm(confirmations=confirmations),
+        "decision_form": decision_form or forms.DecisionForm(conditions=conditions),
         "retire_form": retire_form or forms.RetireForm(),
         "read_only": is_auditor(request.user),
     }
@@ -197,7 +198,7 @@ def deployment_detail(request, pk):
 def deployment_decide(request, pk):
     approval = _approval(request, pk)
     live = services.check_deployment(version=approval.version, region=approval.region)
-    form = forms.DecisionForm(request.POST, confirmations=live.needs_confirmation)
+    form = forms.DecisionForm(request.POST, conditions=conditions_of(live.findings))
     if not form.is_valid():
         return _page(request, approval, decision_form=form, status=400)
     data = form.cleaned_data

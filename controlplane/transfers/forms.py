@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from controlplane.decisions import ConditionsField
 from controlplane.permissions import regions_for
 from controlplane.transfers import policy as p
 from controlplane.transfers.models import (
@@ -62,6 +63,7 @@ class TransferRequestForm(forms.Form):
 
 
 class ApproveForm(forms.Form):
+    confirmed = ConditionsField()
     conditions = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -72,6 +74,11 @@ class ApproveForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Optional; the approval ends on this date.",
     )
+
+    def __init__(self, *args, conditions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["confirmed"].set_conditions(conditions)
+        self.fields["conditions"].label = "Further conditions (free text)"
 
 
 class RejectForm(forms.Form):

@@ -28,7 +28,9 @@ def _choices(values, labels=None):
 ROLE_CHOICES = _choices(p.ROLES)
 CERTIFICATION_CHOICES = list(p.CERTIFICATIONS.items())
 HINT_CHOICES = list(p.SCOPE_HINTS.items())
-STATUS_CHOICES = _choices(p.STATUSES, {"in_force": "In force"})
+STATUS_CHOICES = _choices(
+    p.STATUSES, {"in_force": "In force", "invalidated": "Invalidated by a court"}
+)
 KIND_CHOICES = [
     (p.KIND_ADEQUACY, "Adequacy decision"),
     (p.KIND_BCR, "Binding corporate rules"),
@@ -42,7 +44,12 @@ TIA_CHOICES = [
     (p.TIA_DO_NOT_TRANSFER, "Do not transfer"),
 ]
 DEROGATION_CHOICES = [(k, f"{ref} {label}") for k, (ref, label) in p.DEROGATIONS.items()]
-FREQUENCY_CHOICES = [(p.ONE_OFF, "One-off"), (p.RECURRING, "Recurring")]
+FREQUENCY_CHOICES = [
+    (p.ONE_OFF, "One-off"),
+    (p.OCCASIONAL, "Occasional (now and then, outside the regular course of business)"),
+    (p.RECURRING, "Regular (recurring, within an established relationship)"),
+]
+ART9_CHOICES = list(p.ART9_CONDITIONS.items())
 BASIS_CHOICES = [
     (p.BASIS_NONE_NEEDED, "No transfer"),
     (p.BASIS_ADEQUACY, "Adequacy"),
@@ -57,6 +64,21 @@ BASIS_CHOICES = [
 def _check_keys(value, allowed, field):
     if not isinstance(value, list) or any(v not in allowed for v in value):
         raise ValidationError({field: f"Use a list of: {', '.join(sorted(allowed))}."})
+
+
+def check_answers(value, allowed, field):
+    """A ``{key: true|false}`` object over ``allowed`` keys (what a request states)."""
+    if not isinstance(value, dict):
+        raise ValidationError({field: "Use an object of {fact: true or false}."})
+    unknown = sorted(k for k in value if k not in allowed)
+    if unknown:
+        raise ValidationError(
+            {field: f"Unknown facts: {', '.join(unknown)}. Use: {', '.join(sorted(allowed))}."}
+        )
+    if any(not isinstance(v, bool) for v in value.values()):
+        raise ValidationError(
+            {field: "Each fact is true or false (leave out what you do not know)."}
+        )
 
 
 class Party(models.Model):
@@ -91,7 +113,7 @@ class Party(models.Model):
         _check_keys(self.certifications, set(p.CERTIFICATIONS), "certifications")
         _check_keys(self.hints, set(p.SCOPE_HINTS), "hints")
 
-    def to_facts(self, role: str | None = None) -> p.PartyFacts:
+    def to_facts(self, role: str | None = None, scope=None) -> p.PartyFacts:
         return p.PartyFacts(
             name=self.name,
             country=self.country.code,
@@ -99,6 +121,8 @@ class Party(models.Model):
             certifications=frozenset(self.certifications),
             hints=frozenset(self.hints),
             id=self.pk,
+            scope=scope or {},
+            jurisdiction=self.country.jurisdiction.code,
         )
 
     def to_ref(self) -> p.PartyRef:
@@ -127,7 +151,7 @@ class Mechanism(models.Model):
     name = models.CharField(max_length=200)
     reference = models.CharField(max_length=200, blank=True, help_text="Decision or contract ref.")
     status = models.CharField(
-        max_length=10, choices=STATUS_CHOICES, default=p.IN_FORCE, db_index=True
+        max_length=12, choices=STATUS_CHOICES, default=p.IN_FORCE, db_index=True
     )
     valid_from = models.DateField()
     ends_on = models.DateField(
@@ -251,6 +275,7 @@ class Mechanism(models.Model):
             valid_from=self.valid_from,
             ends_on=self.ends_on,
             review_on=self.review_on,
+            status_reason=self.status_reason,
         )
         categories = frozenset(c.key for c in self.categories.all())
         if self.kind == p.KIND_ADEQUACY:
@@ -275,6 +300,9 @@ class Mechanism(models.Model):
                 lead_authority=self.lead_authority,
                 members=tuple(m.to_ref() for m in self.members.all()),
                 categories=categories,
+                tia_on=self.tia_on,
+                tia_outcome=self.tia_outcome or None,
+                tia_valid_until=self.tia_valid_until,
             )
         contract = dict(
             common,
@@ -349,6 +377,31 @@ class TransferRequest(models.Model):
     )
     requested_expiry = models.DateField(null=True, blank=True)
 
+    # Facts the request states (docs/transfers.md, "Facts a request can state"). Scope facts
+    # are {fact: true|false}; a fact left out is unknown, never "no".
+    importer_scope = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the requester states about the importer for this transfer "
+        "(certifications, APPI operator, public authority...).",
+    )
+    exporter_scope = models.JSONField(
+        default=dict, blank=True, help_text="E.g. subject to the GDPR under Art. 3(2)."
+    )
+    hr_data = models.BooleanField(
+        null=True, blank=True, help_text="Data about employees in an employment context."
+    )
+    art9_condition = models.CharField(max_length=1, blank=True, choices=ART9_CHOICES)
+    art10_authorisation = models.CharField(max_length=300, blank=True)
+    tia_on = models.DateField("TIA date", null=True, blank=True)
+    tia_outcome = models.CharField(max_length=30, blank=True, choices=TIA_CHOICES)
+    derogation_facts = models.JSONField(default=dict, blank=True)
+    onward_transfers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='The chain after the importer: [{"party": id, "role": "processor"}, ...].',
+    )
+
     status = models.CharField(
         max_length=10, choices=TransferStatus.choices, default=TransferStatus.DRAFT, db_index=True
     )
@@ -379,6 +432,9 @@ class TransferRequest(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     conditions = models.TextField(blank=True)
+    confirmed_conditions = models.JSONField(
+        default=list, blank=True, help_text="Condition codes the approver confirmed."
+    )
     rejection_reason = models.TextField(blank=True)
     expires_on = models.DateField(null=True, blank=True, db_index=True)
 
@@ -423,8 +479,38 @@ class TransferRequest(models.Model):
             errors["destination_country"] = "It must be the destination region's country."
         if self.destination_region_id and self.destination_region_id == self.source_region_id:
             errors["destination_region"] = "The destination must differ from the source."
+        checks = (
+            ("importer_scope", p.SCOPE_KEYS),
+            ("exporter_scope", p.SCOPE_KEYS),
+            ("derogation_facts", set(p.DEROGATION_CONDITIONS)),
+        )
+        for field, allowed in checks:
+            try:
+                check_answers(getattr(self, field), allowed, field)
+            except ValidationError as e:
+                errors.update(e.message_dict)
+        if bool(self.tia_on) != bool(self.tia_outcome):
+            errors["tia_outcome"] = "Give the TIA's date and its outcome together."
+        if not isinstance(self.onward_transfers, list) or any(
+            not isinstance(leg, dict) or set(leg) - {"party", "role"} or "party" not in leg
+            for leg in self.onward_transfers
+        ):
+            errors["onward_transfers"] = 'Use a list of {"party": id, "role": ...}.'
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def conditions_to_confirm(self):
+        from controlplane.decisions import conditions_of
+
+        return conditions_of(self.policy_findings)
+
+    @property
+    def decision(self) -> str | None:
+        """What the DPO decided first (approved or rejected), whatever happened since."""
+        if not self.decided_by_id:
+            return None
+        return "rejected" if self.status == TransferStatus.REJECTED else "approved"
 
 
 class TransferRecordQuerySet(models.QuerySet):

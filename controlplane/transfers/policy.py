@@ -13,15 +13,27 @@ The order of legal bases follows the GDPR (and the UK GDPR and the Swiss FADP, w
 4. appropriate safeguards by contract (Art. 46): EU SCCs of Decision 2021/914 with the module
    that matches the parties' roles and a current transfer impact assessment; for UK-origin
    data the UK IDTA or the UK Addendum to the EU SCCs instead;
-5. an Art. 49 derogation, for one-off transfers only, always with a warning;
-6. otherwise blocked.
+5. an Art. 49 derogation, under the conditions of the ground chosen (EDPB Guidelines 2/2018),
+   always with a warning;
+6. otherwise blocked, with a sentence naming what was missing.
+
+Before that, whether the flow is a transfer at all (EDPB Guidelines 05/2021, three criteria):
+the exporter is subject to the regime (Art. 3, also Art. 3(2) for an exporter abroad); the
+importer is a *different* controller or processor (the exporter's own staff abroad is not); the
+importer is in a third country (its own country decides, not only the server's) or is an
+international organisation.
+
+A fact the request leaves open is never read as "no": where the law depends on it (the scope of
+a partial adequacy decision, the Art. 9 condition, the Art. 49 conditions...) the verdict carries
+a *condition* (severity ``condition``) that the approving DPO must confirm, and only a stated
+fact that puts the transfer outside the rule refuses it.
 
 The engine says whether a human approval is *possible*, and why; it never replaces one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
@@ -33,20 +45,28 @@ CONTROLLER = "controller"
 PROCESSOR = "processor"
 ROLES = (CONTROLLER, PROCESSOR)
 
+# How often the transfer happens. "Occasional" is not "one-off": EDPB Guidelines 2/2018 read
+# Recital 111's "occasional" as happening now and then, outside the regular course of
+# business; "recurring" is regular (within a stable relationship), which Art. 49(1)(a)-(c), (e)
+# and the second subparagraph do not allow.
 ONE_OFF = "one_off"
+OCCASIONAL = "occasional"
 RECURRING = "recurring"
-FREQUENCIES = (ONE_OFF, RECURRING)
+FREQUENCIES = (ONE_OFF, OCCASIONAL, RECURRING)
+NOT_REGULAR = frozenset({ONE_OFF, OCCASIONAL})
 
 INFO = "info"
 WARNING = "warning"
+CONDITION = "condition"  # allowed only once the approving DPO confirms it
 BLOCKING = "blocking"
-SEVERITIES = (INFO, WARNING, BLOCKING)
+SEVERITIES = (INFO, WARNING, CONDITION, BLOCKING)
 
 IN_FORCE = "in_force"
 SUSPENDED = "suspended"
 REVOKED = "revoked"
 EXPIRED = "expired"
-STATUSES = (IN_FORCE, SUSPENDED, REVOKED, EXPIRED)
+INVALIDATED = "invalidated"  # annulled by a court (Privacy Shield: CJEU C-311/18)
+STATUSES = (IN_FORCE, SUSPENDED, REVOKED, EXPIRED, INVALIDATED)
 
 BASIS_NONE_NEEDED = "none_needed"
 BASIS_ADEQUACY = "adequacy"
@@ -66,27 +86,48 @@ BASES = (
 )
 
 CERT_EU_US_DPF = "EU-US-DPF"
+CERT_EU_US_DPF_HR = "EU-US-DPF-HR"
 CERT_UK_US_DATA_BRIDGE = "UK-US-DATA-BRIDGE"
 CERT_SWISS_US_DPF = "SWISS-US-DPF"
 CERT_EU_US_PRIVACY_SHIELD = "EU-US-PRIVACY-SHIELD"
 CERTIFICATIONS = {
     CERT_EU_US_DPF: "EU-US Data Privacy Framework",
+    CERT_EU_US_DPF_HR: "EU-US Data Privacy Framework, HR data included in the certification",
     CERT_UK_US_DATA_BRIDGE: "UK Extension to the EU-US Data Privacy Framework (UK-US data bridge)",
     CERT_SWISS_US_DPF: "Swiss-US Data Privacy Framework",
-    CERT_EU_US_PRIVACY_SHIELD: "EU-US Privacy Shield (historic, invalid since 2020-07-16)",
+    CERT_EU_US_PRIVACY_SHIELD: "EU-US Privacy Shield (historic, invalidated on 2020-07-16)",
 }
+# A DPF certification covers HR data only when the organisation certified for it.
+HR_CERTIFICATION = {CERT_EU_US_DPF: CERT_EU_US_DPF_HR}
 
-# Facts about an importer (or exporter) that adequacy scopes and derogations depend on.
+# Facts about an importer (or exporter) that adequacy scopes, the notion of transfer and the
+# derogations depend on. A party answers each with yes, no, or not at all (None).
 HINT_COMMERCIAL = "commercial_organisation"
+HINT_APPI_OPERATOR = "appi_business_operator"
 HINT_PUBLIC_AUTHORITY = "public_authority"
 HINT_AUTOMATED = "automated_processing"
 HINT_FSC_CREDIT = "fsc_credit_data"
+HINT_LGPD = "subject_to_lgpd"
+HINT_FAROESE_ACT = "subject_to_faroese_act"
+HINT_PIPA = "subject_to_pipa"
+HINT_INTERNATIONAL_ORGANISATION = "international_organisation"
+HINT_GDPR_ART3_2 = "subject_to_gdpr_art3_2"
 SCOPE_HINTS = {
-    HINT_COMMERCIAL: "Commercial (private-sector) organisation",
-    HINT_PUBLIC_AUTHORITY: "Public authority acting in the exercise of its public powers",
-    HINT_AUTOMATED: "Processes the transferred data by automated means",
+    HINT_COMMERCIAL: "Subject to Canada's PIPEDA (personal information handled in commercial "
+    "activities)",
+    HINT_APPI_OPERATOR: "A personal information handling business operator under Japan's APPI "
+    "(private sector, profit or not)",
+    HINT_PUBLIC_AUTHORITY: "A public authority or body (acting in the exercise of public powers)",
+    HINT_AUTOMATED: "Processes the transferred data by automated means (not manual files)",
     HINT_FSC_CREDIT: "Processes credit information under Korean FSC supervision",
+    HINT_LGPD: "Subject to Brazil's LGPD",
+    HINT_FAROESE_ACT: "Subject to the Faroese data protection act",
+    HINT_PIPA: "Subject to Korea's PIPA",
+    HINT_INTERNATIONAL_ORGANISATION: "An international organisation",
+    HINT_GDPR_ART3_2: "Established outside the EEA but subject to the GDPR under Art. 3(2)",
 }
+# Every key a party's scope answers may use: the facts above and the certifications.
+SCOPE_KEYS = frozenset(SCOPE_HINTS) | frozenset(CERTIFICATIONS)
 
 # The jurisdiction whose transfer rules govern data leaving it -> the regime's short name.
 REGIME_EU = "EU"
@@ -122,6 +163,49 @@ DEROGATIONS = {
         "compelling legitimate interests of the exporter",
     ),
 }
+# Grounds that need a transfer that is not regular (Recital 111; EDPB Guidelines 2/2018,
+# 2.1 and 2.2.2): consent, the two contract grounds and legal claims. Important public interest
+# (d), vital interests (f) and a public register (g) carry no such limit; the second
+# subparagraph needs "not repetitive", checked with its own conditions.
+DEROGATIONS_NOT_REGULAR = frozenset(
+    {"explicit_consent", "contract_with_data_subject", "contract_in_data_subject_interest",
+     "legal_claims", "compelling_legitimate_interests"}
+)  # fmt: skip
+# Conditions a derogation names besides frequency. Each is a fact the request may state
+# (yes/no); unanswered, it becomes a condition the approving DPO confirms.
+DEROGATION_CONDITIONS = {
+    "informed_of_risks": "the data subject was informed of the possible risks of the transfer "
+    "without an adequacy decision or safeguards (Art. 49(1)(a))",
+    "few_data_subjects": "it concerns only a limited number of data subjects "
+    "(Art. 49(1) second subparagraph)",
+    "safeguards_assessed": "the exporter assessed all the circumstances and provided suitable "
+    "safeguards (Art. 49(1) second subparagraph)",
+    "authority_informed": "the supervisory authority is informed of the transfer "
+    "(Art. 49(1) second subparagraph)",
+    "subjects_informed": "the data subjects are informed of the transfer and of the compelling "
+    "legitimate interests pursued (Art. 49(1) second subparagraph)",
+}
+DEROGATION_NEEDS = {
+    "explicit_consent": ("informed_of_risks",),
+    "compelling_legitimate_interests": (
+        "few_data_subjects", "safeguards_assessed", "authority_informed", "subjects_informed",
+    ),
+}  # fmt: skip
+
+# Art. 9(2) conditions for special categories, and what a request names for Art. 10 data.
+ART9_CONDITIONS = {
+    "a": "Art. 9(2)(a) explicit consent",
+    "b": "Art. 9(2)(b) employment and social security law",
+    "c": "Art. 9(2)(c) vital interests, person unable to consent",
+    "d": "Art. 9(2)(d) foundation, association or not-for-profit body",
+    "e": "Art. 9(2)(e) made manifestly public by the data subject",
+    "f": "Art. 9(2)(f) legal claims or courts",
+    "g": "Art. 9(2)(g) substantial public interest",
+    "h": "Art. 9(2)(h) health or social care",
+    "i": "Art. 9(2)(i) public health",
+    "j": "Art. 9(2)(j) archiving, research or statistics",
+}
+
 # Art. 49(3): these grounds are not open to public authorities exercising public powers.
 DEROGATIONS_CLOSED_TO_PUBLIC_AUTHORITIES = frozenset(
     {
@@ -146,7 +230,9 @@ TIA_NO_CONCERNS = "no_concerns"
 TIA_SUPPLEMENTARY_MEASURES = "supplementary_measures"
 TIA_DO_NOT_TRANSFER = "do_not_transfer"
 TIA_OUTCOMES = (TIA_NO_CONCERNS, TIA_SUPPLEMENTARY_MEASURES, TIA_DO_NOT_TRANSFER)
-# A TIA without an explicit "valid until" must be redone after this long.
+# A TIA without an explicit "valid until" must be redone after this long. This is a HOUSE RULE,
+# not the law: EDPB Recommendations 01/2020 (step 6) ask for re-evaluation "at appropriate
+# intervals". The services pass the setting TRANSFERS_TIA_VALIDITY_DAYS.
 TIA_DEFAULT_VALIDITY = timedelta(days=365)
 
 KIND_ADEQUACY = "adequacy"
@@ -169,6 +255,13 @@ def _set(obj, name, value):
     object.__setattr__(obj, name, value)
 
 
+def _art3_2_contradiction(party) -> str:
+    return (
+        f"{party.name} is established in {party.country}, in the EEA: Art. 3(2) covers only "
+        "controllers and processors not established in the Union (contradictory origin facts)"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Facts
 # --------------------------------------------------------------------------------------------
@@ -176,7 +269,12 @@ def _set(obj, name, value):
 
 @dataclass(frozen=True, slots=True)
 class PartyFacts:
-    """The exporter or the importer of a transfer."""
+    """The exporter or the importer of a transfer.
+
+    ``certifications`` and ``hints`` are facts recorded as true. ``scope`` holds answers the
+    request states for this transfer, ``{key: True|False}`` over ``SCOPE_KEYS``; they win over
+    the recorded ones. A key answered nowhere is *unknown*, never "no".
+    """
 
     name: str
     country: str
@@ -184,6 +282,8 @@ class PartyFacts:
     certifications: frozenset[str] = frozenset()
     hints: frozenset[str] = frozenset()
     id: int | None = None
+    scope: Mapping[str, bool] = None  # type: ignore[assignment]
+    jurisdiction: str = ""
 
     def __post_init__(self):
         if self.role not in ROLES:
@@ -191,10 +291,63 @@ class PartyFacts:
         _set(self, "certifications", _frozen(self.certifications))
         _set(self, "hints", _frozen(self.hints))
         _set(self, "country", self.country.upper())
+        scope = dict(self.scope or {})
+        unknown = sorted(set(scope) - SCOPE_KEYS)
+        if unknown:
+            raise ValueError(f"unknown scope facts {unknown}")
+        _set(self, "scope", scope)
+        if self.jurisdiction == "EEA" and self.answer(HINT_GDPR_ART3_2) is True:
+            raise ValueError(_art3_2_contradiction(self))
+
+    def jurisdiction_in(self, facts: TransferFacts) -> str:
+        """Its jurisdiction: as given, else that of the request's source or destination country
+        when it sits there, else its own country's code (every other country is its own)."""
+        if self.jurisdiction:
+            return self.jurisdiction
+        if self.country == facts.destination_country:
+            return facts.destination_jurisdiction
+        if self.country == facts.source_country:
+            return facts.source_jurisdiction
+        return self.country
+
+    def answer(self, key: str) -> bool | None:
+        """True, False, or None when nobody said."""
+        if key in self.scope:
+            return self.scope[key]
+        if key in self.certifications or key in self.hints:
+            return True
+        return None
 
     @property
     def label(self) -> str:
         return f"{self.name} ({self.country})"
+
+    def same_entity(self, other: PartyFacts) -> bool:
+        if self.id is not None and other.id is not None:
+            return self.id == other.id
+        return (self.country, self.name.strip().casefold()) == (
+            other.country,
+            other.name.strip().casefold(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TIA:
+    """A transfer impact (or risk) assessment stated on the request itself."""
+
+    on: date
+    outcome: str
+
+    def __post_init__(self):
+        if self.outcome not in TIA_OUTCOMES:
+            raise ValueError(f"unknown TIA outcome {self.outcome!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class OnwardLeg:
+    """One onward transfer: the previous importer hands the data to ``importer``."""
+
+    importer: PartyFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,15 +366,34 @@ class TransferFacts:
     frequency: str = ONE_OFF
     derogation: str | None = None
     chosen_mechanism: str | None = None
+    # Facts a request can state (None: not stated).
+    derogation_facts: Mapping[str, bool] = None  # type: ignore[assignment]
+    art9_condition: str | None = None
+    art10_authorisation: str = ""
+    hr_data: bool | None = None
+    tia: TIA | None = None
+    onward: tuple[OnwardLeg, ...] = ()
+    destination_name: str = ""
 
     def __post_init__(self):
         if self.frequency not in FREQUENCIES:
             raise ValueError(f"frequency must be one of {FREQUENCIES}, not {self.frequency!r}")
         if self.derogation is not None and self.derogation not in DEROGATIONS:
             raise ValueError(f"unknown derogation {self.derogation!r}")
+        if self.art9_condition is not None and self.art9_condition not in ART9_CONDITIONS:
+            raise ValueError(f"unknown Art. 9(2) condition {self.art9_condition!r}")
+        derogation_facts = dict(self.derogation_facts or {})
+        unknown = sorted(set(derogation_facts) - set(DEROGATION_CONDITIONS))
+        if unknown:
+            raise ValueError(f"unknown derogation conditions {unknown}")
+        _set(self, "derogation_facts", derogation_facts)
         _set(self, "data_categories", tuple(self.data_categories))
         _set(self, "special_categories", _frozen(self.special_categories))
         _set(self, "criminal_categories", _frozen(self.criminal_categories))
+        _set(self, "onward", tuple(self.onward))
+        exporter = self.exporter
+        if exporter.answer(HINT_GDPR_ART3_2) is True and exporter.jurisdiction_in(self) == "EEA":
+            raise ValueError(_art3_2_contradiction(exporter))
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,6 +439,7 @@ class Mechanism:
     ends_on: date | None = None
     review_on: date | None = None
     reference: str = ""
+    status_reason: str = ""
 
     def problem_on(self, on: date) -> str | None:
         """The finding code that stops this mechanism applying on ``on``, or None."""
@@ -288,6 +461,7 @@ _STATUS_CODES = {
     SUSPENDED: "MECHANISM_SUSPENDED",
     REVOKED: "MECHANISM_REVOKED",
     EXPIRED: "MECHANISM_EXPIRED",
+    INVALIDATED: "MECHANISM_INVALIDATED",
 }
 
 
@@ -328,10 +502,10 @@ class _Contract(Mechanism):
         if self.tia_outcome is not None and self.tia_outcome not in TIA_OUTCOMES:
             raise ValueError(f"unknown TIA outcome {self.tia_outcome!r}")
 
-    def tia_expires_on(self) -> date | None:
+    def tia_expires_on(self, validity: timedelta = TIA_DEFAULT_VALIDITY) -> date | None:
         if self.tia_on is None:
             return None
-        return self.tia_valid_until or (self.tia_on + TIA_DEFAULT_VALIDITY)
+        return self.tia_valid_until or (self.tia_on + validity)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -373,7 +547,11 @@ class BCR(Mechanism):
     jurisdiction: str
     lead_authority: str = ""
     members: tuple[PartyRef, ...] = ()
-    categories: frozenset[str] = frozenset()  # empty: not limited to listed categories
+    # The categories the approved BCRs cover. Empty means NONE STATED, never "everything".
+    categories: frozenset[str] = frozenset()
+    tia_on: date | None = None
+    tia_outcome: str | None = None
+    tia_valid_until: date | None = None
 
     def __post_init__(self):
         if self.bcr_type not in ROLES:
@@ -387,6 +565,11 @@ class BCR(Mechanism):
 
     def has_member(self, party: PartyFacts) -> bool:
         return any(m.matches(party) for m in self.members)
+
+    def tia_expires_on(self, validity: timedelta = TIA_DEFAULT_VALIDITY) -> date | None:
+        if self.tia_on is None:
+            return None
+        return self.tia_valid_until or (self.tia_on + validity)
 
 
 def mechanism_to_dict(mechanism: Mechanism) -> dict:
@@ -446,6 +629,11 @@ class PolicyDecision:
     def warnings(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.severity == WARNING)
 
+    @property
+    def conditions(self) -> tuple[Finding, ...]:
+        """What the approving DPO must confirm before this verdict holds."""
+        return tuple(f for f in self.findings if f.severity == CONDITION)
+
     def as_dict(self) -> dict:
         return {
             "transfer": self.transfer,
@@ -454,6 +642,7 @@ class PolicyDecision:
             "regime": self.regime,
             "on": self.on.isoformat() if self.on else None,
             "mechanism": self.mechanism.describe() if self.mechanism else None,
+            "conditions": [f.code for f in self.conditions],
             "findings": [f.as_dict() for f in self.findings],
         }
 
@@ -470,7 +659,9 @@ def _norm(name: str, country: str) -> tuple[str, str]:
 class MechanismSet:
     """Mechanisms grouped for quick lookup. ``evaluate`` builds one when given a plain sequence."""
 
-    __slots__ = ("all", "by_key", "_adequacy", "_bcr", "_contracts_by_id", "_contracts_by_name")
+    __slots__ = (
+        "all", "by_key", "_adequacy", "_bcr", "_contracts_by_id", "_contracts_by_name",
+    )  # fmt: skip
 
     def __init__(self, mechanisms: Iterable[Mechanism]):
         self.all: tuple[Mechanism, ...] = tuple(mechanisms)
@@ -485,8 +676,10 @@ class MechanismSet:
                     target = "country:" + m.to_country.upper()
                 elif m.to_jurisdiction:
                     target = "jurisdiction:" + m.to_jurisdiction
+                elif m.to_organisation:
+                    target = "organisation:" + m.to_organisation.strip().casefold()
                 else:
-                    continue  # an international organisation: not matched by country
+                    continue
                 self._adequacy.setdefault((m.from_jurisdiction, target), []).append(m)
             elif isinstance(m, BCR):
                 self._bcr.setdefault(m.jurisdiction, []).append(m)
@@ -503,6 +696,9 @@ class MechanismSet:
         return self._adequacy.get((origin, "country:" + country), []) + self._adequacy.get(
             (origin, "jurisdiction:" + jurisdiction), []
         )
+
+    def adequacy_for_organisation(self, origin: str, name: str) -> list[AdequacyDecision]:
+        return self._adequacy.get((origin, "organisation:" + name.strip().casefold()), [])
 
     def bcrs(self, jurisdiction: str) -> list[BCR]:
         return self._bcr.get(jurisdiction, [])
@@ -539,6 +735,25 @@ def _uncovered(granted: frozenset[str], categories: Sequence[str]) -> list[str]:
     return [c for c in categories if not covers(granted, c)]
 
 
+REGIME_ADJECTIVE = {REGIME_EU: "EU", REGIME_UK: "UK", REGIME_CH: "Swiss"}
+REGIME_JURISDICTION = {REGIME_EU: "EEA", REGIME_UK: "GB", REGIME_CH: "CH"}
+# Art. 49 as each regime numbers it (the FADP's exceptions are in its Art. 17).
+REGIME_DEROGATION_LAW = {
+    REGIME_EU: "GDPR",
+    REGIME_UK: "UK GDPR",
+    REGIME_CH: "GDPR wording; for Swiss data check FADP Art. 17",
+}
+
+# History the engine models by date.
+# The UK applied EU law until the end of the withdrawal agreement's transition period.
+UK_LEFT_EU_LAW = date(2021, 1, 1)
+# EU-UK Trade and Cooperation Agreement, Art. FINPROV.10A: from 1 January to 30 June 2021
+# transmission to the UK was not a transfer to a third country (the "bridge").
+TCA_BRIDGE_ENDS = date(2021, 7, 1)
+# The revised Swiss FADP (and its Annex 1 list) applies from this day.
+SWISS_REVISED_FADP = date(2023, 9, 1)
+
+
 def _window_message(m: Mechanism, code: str, on: date) -> str:
     label = f"{m.name} ({m.reference})" if m.reference else m.name
     if code == "MECHANISM_NOT_YET_VALID":
@@ -547,23 +762,43 @@ def _window_message(m: Mechanism, code: str, on: date) -> str:
         "MECHANISM_SUSPENDED": "is suspended",
         "MECHANISM_REVOKED": "was revoked",
         "MECHANISM_EXPIRED": "has expired",
+        "MECHANISM_INVALIDATED": "was invalidated",
     }[code]
     when = f" on {m.ends_on.isoformat()}" if m.ends_on else ""
-    return f"{label} {verb}{when}, so it cannot be relied on for {on.isoformat()}."
+    why = f" ({m.status_reason.rstrip('.')})" if m.status_reason else ""
+    return f"{label} {verb}{when}{why}, so it cannot be relied on for {on.isoformat()}."
+
+
+def _describe(key: str, answer: bool) -> str:
+    if key in CERTIFICATIONS:
+        what = f"certified under the {CERTIFICATIONS[key]}"
+    else:
+        what = SCOPE_HINTS.get(key, key)
+        what = what[0].lower() + what[1:]
+    return what if answer else f"not {what}"
 
 
 class _Evaluation:
     """Working state for one evaluation: the candidates that failed, and why."""
 
-    __slots__ = ("facts", "ms", "on", "regime", "origin", "misses")
+    __slots__ = (
+        "facts", "ms", "on", "regime", "origin", "misses", "tia_validity", "destination",
+        "destination_jurisdiction", "destination_label", "organisation", "adequacy_seen",
+        "contracts_seen",
+    )  # fmt: skip
 
-    def __init__(self, facts: TransferFacts, ms: MechanismSet, on: date, regime: str | None):
+    def __init__(self, facts, ms, on, regime, origin, *, tia_validity, destination):
         self.facts = facts
         self.ms = ms
         self.on = on
         self.regime = regime
-        self.origin = facts.source_jurisdiction
+        self.origin = origin
         self.misses: list[tuple[str, str]] = []
+        self.tia_validity = tia_validity
+        self.destination, self.destination_jurisdiction, self.destination_label = destination
+        self.organisation = facts.importer.answer(HINT_INTERNATIONAL_ORGANISATION) is True
+        self.adequacy_seen = False
+        self.contracts_seen = False
 
     def miss(self, code: str, message: str) -> None:
         self.misses.append((code, message))
@@ -591,147 +826,143 @@ class _Evaluation:
     def adequacy(self):
         f = self.facts
         imp = f.importer
-        for d in self.ms.adequacy(self.origin, f.destination_country, f.destination_jurisdiction):
+        if self.organisation:
+            candidates = self.ms.adequacy_for_organisation(self.origin, imp.name)
+        else:
+            candidates = self.ms.adequacy(
+                self.origin, self.destination, self.destination_jurisdiction
+            )
+        for d in candidates:
+            cert = d.requires_certification
+            # A certification scheme that has ended (Privacy Shield) is mentioned only where the
+            # importer relied on it.
+            if cert and d.status != IN_FORCE and imp.answer(cert) is not True:
+                continue
+            self.adequacy_seen = True
             if not self.window_ok(d):
                 continue
-            unmet = []
-            if d.requires_certification and d.requires_certification not in imp.certifications:
-                unmet.append(
-                    f"{imp.label} is not recorded as certified under "
-                    f"{CERTIFICATIONS.get(d.requires_certification, d.requires_certification)}"
-                )
-            missing = sorted(d.requires_hints - imp.hints)
-            if missing:
-                unmet.append(
-                    f"{imp.label} is not recorded as: "
-                    + "; ".join(SCOPE_HINTS.get(h, h).lower() for h in missing)
-                )
-            excluded = sorted(d.excluded_hints & imp.hints)
-            if excluded:
-                unmet.append(
-                    f"{imp.label} falls under an exclusion: "
-                    + "; ".join(SCOPE_HINTS.get(h, h).lower() for h in excluded)
-                )
-            if unmet:
+            needed = [cert] if cert else []
+            if cert in HR_CERTIFICATION and f.hr_data:
+                needed.append(HR_CERTIFICATION[cert])  # HR data needs the HR certification
+            needed += sorted(d.requires_hints)
+            refused, unknown = [], []
+            for key in needed:
+                answer = imp.answer(key)
+                if answer is False:
+                    refused.append(_describe(key, False))
+                elif answer is None:
+                    unknown.append(_describe(key, True))
+            for key in sorted(d.excluded_hints):
+                answer = imp.answer(key)
+                if answer is True:
+                    refused.append(_describe(key, True))
+                elif answer is None and not d.requires_hints:
+                    unknown.append(_describe(key, False))
+            if refused:
                 self.miss(
                     "ADEQUACY_SCOPE_NOT_MET",
-                    f"{d.name} ({d.reference}) covers only {d.scope}, and "
-                    + ", and ".join(unmet)
-                    + ".",
+                    f"{d.name} ({d.reference}) covers only {d.scope}, and {imp.label} is stated "
+                    f"to be {'; '.join(refused)}.",
                 )
                 continue
+            law = REGIME_LAW[self.regime]
             found = [
                 Finding(
                     "ADEQUACY_IN_FORCE",
                     INFO,
                     f"{d.name} ({d.reference}) is in force on {self.on.isoformat()}: "
-                    f"{REGIME_LAW[self.regime]} treats the destination as adequate.",
+                    f"{law} treats the destination as adequate"
+                    + (" (Art. 45)." if self.regime != REGIME_CH else " (FADP Art. 16(1))."),
                 )
             ]
-            if d.partial:
+            if unknown:
+                found.append(
+                    Finding(
+                        "ADEQUACY_SCOPE_UNCONFIRMED",
+                        CONDITION,
+                        f"{d.name} covers only {d.scope}. The request does not say whether "
+                        f"{imp.label} is {'; '.join(unknown)}. Confirm it before approving; if "
+                        "it is not, the transfer needs another basis (BCRs or SCCs).",
+                    )
+                )
+            elif d.partial:
                 found.append(
                     Finding(
                         "ADEQUACY_PARTIAL_SCOPE",
                         INFO,
-                        f"The decision is limited to {d.scope}; the importer's recorded facts "
-                        "meet it. Confirm they are current before approving.",
+                        f"The decision is limited to {d.scope}; {imp.label} is declared to meet "
+                        "it. This is the requester's claim, not verified by the control plane"
+                        + (
+                            ": check the organisation on the official DPF list."
+                            if cert and cert != CERT_EU_US_PRIVACY_SHIELD
+                            else "."
+                        ),
                     )
                 )
             return BASIS_ADEQUACY, d, found + self.review_findings(d)
         return None
 
-    # -- step 3: binding corporate rules --------------------------------------------------
-    def bcr(self):
+    # -- TIA, for every Art. 46 tool (Schrems II) --------------------------------------------
+    def _tia(self, c, what: str) -> tuple[bool, list[Finding]]:
         f = self.facts
-        for b in self.ms.bcrs(self.origin):
-            exp_in = b.has_member(f.exporter)
-            imp_in = b.has_member(f.importer)
-            if not exp_in and not imp_in:
-                continue  # these BCRs belong to another group
-            if not self.window_ok(b):
-                continue
-            label = f"The {b.group} BCR ({b.reference})" if b.reference else f"The {b.group} BCR"
-            if not (exp_in and imp_in):
-                outsider = f.importer if exp_in else f.exporter
-                self.miss(
-                    "BCR_NOT_COVERING_ENTITY",
-                    f"{label} binds group members only, and {outsider.label} is not one of them.",
-                )
-                continue
-            if f.destination_country not in b.countries:
-                self.miss(
-                    "BCR_NOT_COVERING_DESTINATION",
-                    f"{label} lists no member in {f.destination_country}, the destination.",
-                )
-                continue
-            uncovered = _uncovered(b.categories, f.data_categories) if b.categories else []
-            if uncovered:
-                self.miss(
-                    "BCR_NOT_COVERING_CATEGORY",
-                    f"{label} does not cover these data categories: {', '.join(uncovered)}.",
-                )
-                continue
-            if b.bcr_type != f.exporter.role:
-                self.miss(
-                    "BCR_TYPE_MISMATCH",
-                    f"{label} are {b.bcr_type} BCRs, but {f.exporter.label} exports as "
-                    f"{f.exporter.role}.",
-                )
-                continue
-            found = [
-                Finding(
-                    "BCR_COVERS",
-                    INFO,
-                    f"{label}, approved by {b.lead_authority or 'the lead authority'}, binds both "
-                    f"parties and covers {f.destination_country} and these data categories.",
-                )
-            ]
-            return BASIS_BCR, b, found + self.review_findings(b)
-        return None
-
-    # -- step 4: contracts ------------------------------------------------------------------
-    def _tia(self, c: _Contract, what: str) -> tuple[bool, list[Finding]]:
-        assessment = "transfer impact assessment"
-        if c.kind != KIND_SCC:
-            assessment = "transfer risk assessment"
-        if c.tia_on is None or c.tia_outcome is None:
+        assessment = (
+            "transfer risk assessment"
+            if c.kind in (KIND_IDTA, KIND_UK_ADDENDUM)
+            else ("transfer impact assessment")
+        )
+        stated = f.tia is not None and f.chosen_mechanism in (None, c.key)
+        tia_on, outcome = (f.tia.on, f.tia.outcome) if stated else (c.tia_on, c.tia_outcome)
+        valid_until = None if stated else c.tia_valid_until
+        if tia_on is None or outcome is None:
             self.miss(
                 "TIA_MISSING",
-                f"{what} has no {assessment} on record; one is needed before relying on it "
-                "(Schrems II, EDPB Recommendations 01/2020).",
+                f"{what} has no {assessment} on record; one is needed before relying on any "
+                "Art. 46 tool, BCRs included (CJEU C-311/18 Schrems II; EDPB Recommendations "
+                "01/2020).",
             )
             return False, []
-        expires = c.tia_expires_on()
+        expires = valid_until or (tia_on + self.tia_validity)
         if self.on >= expires:
+            if valid_until:
+                why = f"lapsed on {expires.isoformat()}, the end of validity it states"
+            else:
+                why = (
+                    f"lapsed on {expires.isoformat()} under this organisation's HOUSE RULE of "
+                    f"re-assessing every {self.tia_validity.days} days (setting "
+                    "TRANSFERS_TIA_VALIDITY_DAYS); the law itself asks for re-evaluation at "
+                    "appropriate intervals (EDPB Recommendations 01/2020, step 6)"
+                )
             self.miss(
                 "TIA_EXPIRED",
-                f"The {assessment} for {what}, made on {c.tia_on.isoformat()}, lapsed on "
-                f"{expires.isoformat()}; re-assess the destination's law and practice.",
+                f"The {assessment} for {what}, made on {tia_on.isoformat()}, {why}; re-assess "
+                "the destination's law and practice.",
             )
             return False, []
-        if c.tia_on > self.on:
+        if tia_on > self.on:
             self.miss(
                 "TIA_MISSING",
-                f"The {assessment} for {what} is dated {c.tia_on.isoformat()}, after "
+                f"The {assessment} for {what} is dated {tia_on.isoformat()}, after "
                 f"{self.on.isoformat()}; no assessment existed on that date.",
             )
             return False, []
-        if c.tia_outcome == TIA_DO_NOT_TRANSFER:
+        if outcome == TIA_DO_NOT_TRANSFER:
             self.miss(
                 "TIA_NEGATIVE",
-                f"The {assessment} for {what} ({c.tia_on.isoformat()}) concluded that the "
-                "destination's law prevents the safeguards from working: do not transfer.",
+                f"The {assessment} for {what} ({tia_on.isoformat()}) concluded that the "
+                "destination's law prevents the safeguards from working: do not transfer "
+                "(EDPB Recommendations 01/2020, step 4).",
             )
             return False, []
+        source = " (stated on the request)" if stated else ""
         found = [
             Finding(
                 "TIA_CURRENT",
                 INFO,
-                f"The {assessment} of {c.tia_on.isoformat()} is current until "
+                f"The {assessment} of {tia_on.isoformat()}{source} is current until "
                 f"{expires.isoformat()}.",
             )
         ]
-        if c.tia_outcome == TIA_SUPPLEMENTARY_MEASURES:
+        if outcome == TIA_SUPPLEMENTARY_MEASURES:
             found.append(
                 Finding(
                     "TIA_SUPPLEMENTARY_MEASURES",
@@ -742,6 +973,75 @@ class _Evaluation:
             )
         return True, found
 
+    # -- step 3: binding corporate rules --------------------------------------------------
+    def bcr(self):
+        f = self.facts
+        for b in self.ms.bcrs(self.origin):
+            exp_in = b.has_member(f.exporter)
+            imp_in = b.has_member(f.importer)
+            if not exp_in and not imp_in:
+                continue  # these BCRs belong to another group
+            self.contracts_seen = True
+            if not self.window_ok(b):
+                continue
+            label = f"The {b.group} BCR ({b.reference})" if b.reference else f"The {b.group} BCR"
+            if not (exp_in and imp_in):
+                outsider = f.importer if exp_in else f.exporter
+                self.miss(
+                    "BCR_NOT_COVERING_ENTITY",
+                    f"{label} binds group members only (Art. 47(1)(a)), and {outsider.label} "
+                    "is not one of them.",
+                )
+                continue
+            if self.destination not in b.countries:
+                self.miss(
+                    "BCR_NOT_COVERING_DESTINATION",
+                    f"{label} lists no member in {self.destination}, the importer's country "
+                    "(Art. 47(2)(b)).",
+                )
+                continue
+            uncovered = _uncovered(b.categories, f.data_categories) if b.categories else []
+            if uncovered:
+                self.miss(
+                    "BCR_NOT_COVERING_CATEGORY",
+                    f"{label} does not cover these data categories: {', '.join(uncovered)} "
+                    "(Art. 47(2)(b)).",
+                )
+                continue
+            if b.bcr_type != f.exporter.role:
+                self.miss(
+                    "BCR_TYPE_MISMATCH",
+                    f"{label} are {b.bcr_type} BCRs, but {f.exporter.label} exports as "
+                    f"{f.exporter.role}.",
+                )
+                continue
+            ok, tia = self._tia(b, label)
+            if not ok:
+                continue
+            found = [
+                Finding(
+                    "BCR_COVERS",
+                    INFO,
+                    f"{label}, approved by {b.lead_authority or 'the lead authority'}, binds both "
+                    f"parties and covers {self.destination}"
+                    + (" and these data categories (Art. 47)." if b.categories else " (Art. 47)."),
+                ),
+                *tia,
+            ]
+            if not b.categories:
+                found.append(
+                    Finding(
+                        "BCR_CATEGORIES_NOT_STATED",
+                        CONDITION,
+                        f"The record of {label} states no approved data categories, which means "
+                        "none stated, not everything. Confirm that the approved BCRs cover: "
+                        f"{', '.join(f.data_categories)}.",
+                    )
+                )
+            return BASIS_BCR, b, found + self.review_findings(b)
+        return None
+
+    # -- step 4: contracts ------------------------------------------------------------------
     def _module_ok(self, c: SCC | UKAddendum, what: str) -> bool:
         f = self.facts
         needed = MODULE_FOR_ROLES[(f.exporter.role, f.importer.role)]
@@ -752,7 +1052,7 @@ class _Evaluation:
                 "SCC_MODULE_MISMATCH",
                 f"{what} uses module {c.module} ({have}), but {f.exporter.label} acts as "
                 f"{f.exporter.role} and {f.importer.label} as {f.importer.role}: module "
-                f"{needed} ({want}) is needed.",
+                f"{needed} ({want}) is needed (Decision 2021/914, Section I Clause 1).",
             )
             return False
         return True
@@ -764,7 +1064,8 @@ class _Evaluation:
         if uncovered:
             self.miss(
                 "CONTRACT_CATEGORIES_NOT_COVERED",
-                f"The description of the transfer in {what} does not list: {', '.join(uncovered)}.",
+                f"The description of the transfer in {what} (Annex I.B) does not list: "
+                f"{', '.join(uncovered)}.",
             )
             return False
         return True
@@ -772,6 +1073,7 @@ class _Evaluation:
     def scc(self):
         f = self.facts
         for c in self.ms.contracts(KIND_SCC, f.exporter, f.importer):
+            self.contracts_seen = True
             what = f"the SCCs {c.reference or c.name}".strip()
             if not self.window_ok(c):
                 continue
@@ -779,7 +1081,8 @@ class _Evaluation:
                 self.miss(
                     "SCC_OLD_SET",
                     f"{what} follow the old clauses ({c.decision}), which stopped being valid "
-                    f"on {OLD_SCC_SETS_END.isoformat()}; sign the 2021/914 clauses.",
+                    f"on {OLD_SCC_SETS_END.isoformat()} (Decision 2021/914, Art. 4); sign the "
+                    "2021/914 clauses.",
                 )
                 continue
             if not self._module_ok(c, what) or not self._categories_ok(c, what):
@@ -792,10 +1095,21 @@ class _Evaluation:
                     "SCC_IN_FORCE",
                     INFO,
                     f"{what[0].upper() + what[1:]} (module {c.module}) between "
-                    f"{f.exporter.label} and {f.importer.label} apply.",
+                    f"{f.exporter.label} and {f.importer.label} apply (Art. 46(2)(c)).",
                 ),
                 *tia,
             ]
+            if f.importer.answer(HINT_GDPR_ART3_2) is True:
+                found.append(
+                    Finding(
+                        "SCC_IMPORTER_SUBJECT_TO_GDPR",
+                        WARNING,
+                        f"{f.importer.label} is subject to the GDPR under Art. 3(2). It still "
+                        "receives a transfer (EDPB Guidelines 05/2021), but the 2021/914 SCCs "
+                        "are not designed for an importer already subject to the GDPR (Recital 7 "
+                        "of Decision 2021/914): use clauses made for that case.",
+                    )
+                )
             if self.regime == REGIME_CH:
                 found.append(
                     Finding(
@@ -803,7 +1117,7 @@ class _Evaluation:
                         INFO,
                         "For Swiss-origin data the EU SCCs need the FDPIC's adaptations "
                         "(the FADP as applicable law, the FDPIC as authority); check they are "
-                        "part of the contract.",
+                        "part of the contract (FADP Art. 16(2)(d)).",
                     )
                 )
             return BASIS_SCC, c, found + self.review_findings(c)
@@ -812,6 +1126,7 @@ class _Evaluation:
     def _uk_contract(self, kind: str, basis: str):
         f = self.facts
         for c in self.ms.contracts(kind, f.exporter, f.importer):
+            self.contracts_seen = True
             what = f"the {c.name}" + (f" ({c.reference})" if c.reference else "")
             if not self.window_ok(c):
                 continue
@@ -828,7 +1143,8 @@ class _Evaluation:
                     code,
                     INFO,
                     f"{what[0].upper() + what[1:]} between {f.exporter.label} and "
-                    f"{f.importer.label} applies under the UK GDPR.",
+                    f"{f.importer.label} applies under the UK GDPR (Art. 46(2)(d), DPA 2018 "
+                    "s.119A).",
                 ),
                 *tia,
             ]
@@ -843,6 +1159,7 @@ class _Evaluation:
         if found is None:
             f = self.facts
             if self.ms.contracts(KIND_SCC, f.exporter, f.importer):
+                self.contracts_seen = True
                 self.miss(
                     "SCC_NEEDS_UK_ADDENDUM",
                     "EU SCCs alone do not cover UK-origin data; add the UK Addendum or sign "
@@ -856,16 +1173,22 @@ class _Evaluation:
         if f.derogation is None:
             return None
         ref, label = DEROGATIONS[f.derogation]
-        if f.frequency == RECURRING:
+        ref = f"{ref} {REGIME_DEROGATION_LAW.get(self.regime, 'GDPR')}"
+        if f.derogation in DEROGATIONS_NOT_REGULAR and f.frequency == RECURRING:
+            if f.derogation == "compelling_legitimate_interests":
+                why = "a transfer that is not repetitive"
+            else:
+                why = "an occasional transfer (Recital 111)"
             self.miss(
                 "DEROGATION_NOT_FOR_RECURRING",
-                f"The derogation {ref} ({label}) is for occasional transfers only; a recurring "
-                "transfer needs adequacy, BCRs or contractual safeguards.",
+                f"{ref} ({label}) needs {why}, and this one is regular: regular transfers "
+                "within a stable relationship are not occasional (EDPB Guidelines 2/2018). "
+                "It needs adequacy, BCRs or contractual safeguards.",
             )
             return None
         if (
             f.derogation in DEROGATIONS_CLOSED_TO_PUBLIC_AUTHORITIES
-            and HINT_PUBLIC_AUTHORITY in f.exporter.hints
+            and f.exporter.answer(HINT_PUBLIC_AUTHORITY) is True
         ):
             self.miss(
                 "DEROGATION_NOT_FOR_PUBLIC_AUTHORITY",
@@ -873,22 +1196,36 @@ class _Evaluation:
                 f"(Art. 49(3)), and {f.exporter.label} is recorded as one.",
             )
             return None
+        failed, unknown = [], []
+        for key in DEROGATION_NEEDS.get(f.derogation, ()):
+            answer = f.derogation_facts.get(key)
+            if answer is False:
+                failed.append(DEROGATION_CONDITIONS[key])
+            elif answer is None:
+                unknown.append(DEROGATION_CONDITIONS[key])
+        if failed:
+            self.miss(
+                "DEROGATION_CONDITION_NOT_MET",
+                f"{ref} ({label}) requires that {'; and that '.join(failed)}; the request "
+                "states otherwise.",
+            )
+            return None
         found = [
             Finding(
                 "DEROGATION_USED",
                 WARNING,
                 f"No adequacy, BCR or contract covers this transfer; it relies on {ref} "
-                f"({label}). Derogations are a last resort, read narrowly: record why the "
-                "transfer is necessary.",
+                f"({label}). Derogations are a last resort, read restrictively (EDPB Guidelines "
+                "2/2018): record why the transfer is necessary.",
             )
         ]
-        if f.derogation == "compelling_legitimate_interests":
+        if unknown:
             found.append(
                 Finding(
-                    "DEROGATION_COMPELLING_INTERESTS_CONDITIONS",
-                    WARNING,
-                    "This ground also requires a limited number of data subjects, documented "
-                    "safeguards, and informing the supervisory authority and the data subjects.",
+                    "DEROGATION_CONDITION_UNCONFIRMED",
+                    CONDITION,
+                    f"{ref} also requires that {'; and that '.join(unknown)}. The request does "
+                    "not say; confirm before approving.",
                 )
             )
         return BASIS_DEROGATION, None, found
@@ -900,34 +1237,173 @@ _STEPS = {
     REGIME_CH: ("adequacy", "bcr", "scc", "derogation"),
     None: ("bcr", "scc"),
 }
+_CONTRACT_WORDS = {
+    REGIME_EU: "BCR or SCCs",
+    REGIME_UK: "BCR, IDTA or UK Addendum",
+    REGIME_CH: "BCR or SCCs",
+    None: "BCR or contract",
+}
+
+
+def _no_transfer(code: str, message: str, regime, on, extra=()) -> PolicyDecision:
+    return PolicyDecision(
+        transfer=False,
+        allowed=True,
+        basis=BASIS_NONE_NEEDED,
+        mechanism=None,
+        findings=(Finding(code, INFO, message), *extra),
+        regime=regime,
+        on=on,
+    )
+
+
+def _no_basis_message(ev: _Evaluation, facts: TransferFacts, src_label: str) -> str:
+    regime = ev.regime
+    parts = []
+    if regime is not None:
+        adj = REGIME_ADJECTIVE[regime]
+        if not ev.adequacy_seen:
+            parts.append(f"{ev.destination_label} has no {adj} adequacy decision")
+        else:
+            parts.append(f"the {adj} adequacy decision for {ev.destination_label} does not apply")
+    words = _CONTRACT_WORDS[regime]
+    if not ev.contracts_seen:
+        parts.append(f"no {words} between these parties is on record")
+    else:
+        parts.append(f"the {words} on record between these parties do not apply")
+    if regime is not None:
+        if facts.derogation is None:
+            if facts.frequency == RECURRING:
+                parts.append(
+                    "Art. 49 derogations need an occasional transfer, and this one is regular"
+                )
+            else:
+                parts.append("no Art. 49 derogation was chosen (a last resort)")
+        else:
+            parts.append(f"the derogation {DEROGATIONS[facts.derogation][0]} does not apply")
+    text = "; ".join(parts)
+    return (
+        f"No legal basis covers sending this data from {src_label} to {ev.destination_label} on "
+        f"{ev.on.isoformat()}: {text}. The transfer cannot be approved."
+    )
 
 
 def evaluate(
-    facts: TransferFacts, mechanisms: Sequence[Mechanism] | MechanismSet, on: date
+    facts: TransferFacts,
+    mechanisms: Sequence[Mechanism] | MechanismSet,
+    on: date,
+    *,
+    tia_validity: timedelta = TIA_DEFAULT_VALIDITY,
 ) -> PolicyDecision:
     """Decide whether ``facts`` describe a transfer, and whether a legal basis exists on ``on``."""
-    src, dst = facts.source_jurisdiction, facts.destination_jurisdiction
-    if src == dst:
-        return PolicyDecision(
-            transfer=False,
-            allowed=True,
-            basis=BASIS_NONE_NEEDED,
-            mechanism=None,
-            findings=(
-                Finding(
-                    "NOT_A_TRANSFER",
-                    INFO,
-                    f"{facts.source_country} and {facts.destination_country} are both in {src}: "
-                    "the data does not leave its jurisdiction, so no transfer mechanism is needed.",
-                ),
-            ),
-            regime=REGIMES.get(src),
-            on=on,
+    exporter, importer = facts.exporter, facts.importer
+    src = facts.source_jurisdiction
+    head: list[Finding] = []
+
+    # Criterion 1: the exporter is subject to the regime; Art. 3(2) brings one from abroad in.
+    origin = src
+    if exporter.answer(HINT_GDPR_ART3_2) is True and src != "EEA":
+        origin = "EEA"
+        head.append(
+            Finding(
+                "EXPORTER_SUBJECT_TO_GDPR_ART3_2",
+                INFO,
+                f"{exporter.label} is established outside the EEA but subject to the GDPR under "
+                "Art. 3(2) (declared by the requester): its transfers follow GDPR Chapter V "
+                "(EDPB Guidelines 05/2021, criterion 1).",
+            )
+        )
+    regime = REGIMES.get(origin)
+
+    # Criterion 2: a different controller or processor receives the data.
+    if exporter.same_entity(importer):
+        return _no_transfer(
+            "NOT_A_TRANSFER_SAME_ENTITY",
+            f"{exporter.label} only gives access to its own staff or systems in "
+            f"{facts.destination_country}: without a different controller or processor receiving "
+            "the data there is no transfer (EDPB Guidelines 05/2021, criterion 2). The rest of "
+            "the GDPR still applies, including security (Art. 32).",
+            regime,
+            on,
+            head,
+        )
+
+    # Criterion 3: the importer's own country decides (or it is an international organisation).
+    organisation = importer.answer(HINT_INTERNATIONAL_ORGANISATION) is True
+    dest_country, dest_jurisdiction = importer.country, importer.jurisdiction_in(facts)
+    if importer.country == facts.destination_country:
+        dest_jurisdiction = facts.destination_jurisdiction
+        dest_label = facts.destination_name or importer.country
+    else:
+        dest_label = importer.country
+        head.append(
+            Finding(
+                "DESTINATION_IS_IMPORTER_COUNTRY",
+                INFO,
+                f"The data is hosted in {facts.destination_country}, but {importer.label} is "
+                f"established in {importer.country}: handing it to that importer is a transfer "
+                f"to {importer.country} (EDPB Guidelines 05/2021, criterion 3).",
+            )
+        )
+    if organisation:
+        dest_label = importer.name
+    if (
+        facts.destination_jurisdiction not in (origin, dest_jurisdiction)
+        and importer.country != facts.destination_country
+    ):
+        head.append(
+            Finding(
+                "HOSTING_ABROAD_NOT_STATED",
+                CONDITION,
+                f"The data is hosted in {facts.destination_country}, outside both the origin and "
+                f"{importer.label}'s country: whoever hosts it there receives it too. Confirm "
+                "that hosting is covered, or state it as an onward transfer.",
+            )
+        )
+
+    # History by date.
+    if {origin, dest_jurisdiction} == {"EEA", "GB"} and not organisation:
+        if on < UK_LEFT_EU_LAW:
+            return _no_transfer(
+                "NOT_A_TRANSFER_UK_UNDER_EU_LAW",
+                "Until 31 December 2020 the UK applied EU data protection law (membership, then "
+                "the Withdrawal Agreement's transition period, Art. 127): data between the UK "
+                "and the EEA did not leave EU law.",
+                regime,
+                on,
+                head,
+            )
+        if origin == "EEA" and on < TCA_BRIDGE_ENDS:
+            return _no_transfer(
+                "NOT_A_TRANSFER_TCA_BRIDGE",
+                "From 1 January to 30 June 2021 the EU-UK Trade and Cooperation Agreement "
+                "(Art. FINPROV.10A) kept transmission to the UK from counting as a transfer to "
+                "a third country.",
+                regime,
+                on,
+                head,
+            )
+    if regime == REGIME_CH and on < SWISS_REVISED_FADP:
+        head.append(
+            Finding(
+                "SWISS_FORMER_FADP",
+                WARNING,
+                "Before 1 September 2023 the former FADP and the FDPIC's list of countries "
+                "applied; the engine models the revised FADP and its Annex 1 only.",
+            )
+        )
+
+    if origin == dest_jurisdiction and not organisation:
+        return _no_transfer(
+            "NOT_A_TRANSFER",
+            f"{facts.source_country} and {dest_country} are both in {origin}: the data does not "
+            "leave its jurisdiction, so no transfer mechanism is needed.",
+            regime,
+            on,
+            head,
         )
 
     ms = mechanisms if isinstance(mechanisms, MechanismSet) else MechanismSet(mechanisms)
-    regime = REGIMES.get(src)
-    head: list[Finding] = []
     if regime is None:
         head.append(
             Finding(
@@ -936,6 +1412,15 @@ def evaluate(
                 f"The engine models EU, UK and Swiss transfer rules, not those of {src}; it "
                 "only checks for BCRs or contracts between the parties. Ask counsel about "
                 f"{src}'s own rules.",
+            )
+        )
+    if organisation:
+        head.append(
+            Finding(
+                "IMPORTER_INTERNATIONAL_ORGANISATION",
+                INFO,
+                f"{importer.name} is an international organisation: sending it data is a transfer "
+                "wherever it sits (Art. 44; EDPB Guidelines 05/2021, criterion 3).",
             )
         )
     special = sorted(c for c in facts.data_categories if c in facts.special_categories)
@@ -949,6 +1434,24 @@ def evaluate(
                 "the transfer basis.",
             )
         )
+        if facts.art9_condition:
+            head.append(
+                Finding(
+                    "ART9_CONDITION_STATED",
+                    INFO,
+                    f"The request relies on {ART9_CONDITIONS[facts.art9_condition]} for them "
+                    "(declared by the requester, not verified).",
+                )
+            )
+        else:
+            head.append(
+                Finding(
+                    "ART9_CONDITION_NOT_STATED",
+                    CONDITION,
+                    "The request names no Art. 9(2) condition for the special categories; "
+                    "confirm which one applies before approving.",
+                )
+            )
     criminal = sorted(c for c in facts.data_categories if c in facts.criminal_categories)
     if criminal:
         head.append(
@@ -959,29 +1462,45 @@ def evaluate(
                 "processing authorised by law may use it.",
             )
         )
+        if facts.art10_authorisation.strip():
+            head.append(
+                Finding(
+                    "ART10_AUTHORISATION_STATED",
+                    INFO,
+                    f"The request names its Art. 10 authorisation: "
+                    f"{facts.art10_authorisation.strip()} (declared by the requester, not "
+                    "verified).",
+                )
+            )
+        else:
+            head.append(
+                Finding(
+                    "ART10_AUTHORISATION_NOT_STATED",
+                    CONDITION,
+                    "The request names no legal authorisation for the criminal-offence data "
+                    "(Art. 10); confirm one exists before approving.",
+                )
+            )
 
-    ev = _Evaluation(facts, ms, on, regime)
+    ev = _Evaluation(
+        facts,
+        ms,
+        on,
+        regime,
+        origin,
+        tia_validity=tia_validity,
+        destination=(dest_country, dest_jurisdiction, dest_label),
+    )
     result = None
     for step in _STEPS[regime]:
         result = getattr(ev, step)()
         if result is not None:
             break
 
+    src_label = facts.source_country
     if result is None:
         findings = head + [Finding(code, BLOCKING, msg) for code, msg in ev.misses]
-        if facts.derogation is None and regime is not None and facts.frequency == ONE_OFF:
-            hint = " For a one-off transfer an Art. 49 derogation may be chosen as a last resort."
-        else:
-            hint = ""
-        findings.append(
-            Finding(
-                "NO_BASIS",
-                BLOCKING,
-                f"No legal basis covers sending this data from {facts.source_country} to "
-                f"{facts.destination_country} on {on.isoformat()}; the transfer cannot be "
-                f"approved.{hint}",
-            )
-        )
+        findings.append(Finding("NO_BASIS", BLOCKING, _no_basis_message(ev, facts, src_label)))
         return PolicyDecision(
             transfer=True,
             allowed=False,
@@ -1000,7 +1519,7 @@ def evaluate(
                 "DEROGATION_NOT_NEEDED",
                 INFO,
                 f"A derogation was named, but {basis.replace('_', ' ')} already covers the "
-                "transfer, and derogations only apply when nothing else does.",
+                "transfer, and derogations only apply when nothing else does (Art. 49(1)).",
             )
         )
     if facts.chosen_mechanism and (mechanism is None or mechanism.key != facts.chosen_mechanism):
@@ -1015,11 +1534,51 @@ def evaluate(
                 "order of bases.",
             )
         )
+    allowed = True
+    previous = importer
+    for number, leg in enumerate(facts.onward, start=1):
+        leg_facts = TransferFacts(
+            source_country=previous.country,
+            source_jurisdiction=origin,
+            destination_country=leg.importer.country,
+            destination_jurisdiction=leg.importer.jurisdiction or leg.importer.country,
+            exporter=previous,
+            importer=leg.importer,
+            data_categories=facts.data_categories,
+            frequency=facts.frequency,
+        )
+        verdict = evaluate(leg_facts, ms, on, tia_validity=tia_validity)
+        what = f"Onward transfer {number} ({previous.label} to {leg.importer.label})"
+        if not verdict.allowed:
+            allowed = False
+            findings.append(
+                Finding(
+                    "ONWARD_TRANSFER_BLOCKED",
+                    BLOCKING,
+                    f"{what}: {verdict.findings[-1].message} Onward transfers must meet "
+                    "Chapter V too (Art. 44; SCC Clause 8.7).",
+                )
+            )
+        else:
+            basis_label = verdict.basis.replace("_", " ") if verdict.basis else "none"
+            findings.append(
+                Finding(
+                    "ONWARD_TRANSFER_COVERED",
+                    INFO,
+                    f"{what}: covered ({basis_label}"
+                    + (f", {verdict.mechanism.name}" if verdict.mechanism else "")
+                    + ").",
+                )
+            )
+            findings.extend(
+                Finding(c.code, CONDITION, f"{what}: {c.message}") for c in verdict.conditions
+            )
+        previous = leg.importer
     return PolicyDecision(
         transfer=True,
-        allowed=True,
-        basis=basis,
-        mechanism=mechanism,
+        allowed=allowed,
+        basis=basis if allowed else None,
+        mechanism=mechanism if allowed else None,
         findings=tuple(findings),
         regime=regime,
         on=on,
@@ -1033,10 +1592,12 @@ __all__ = [
     "IDTA",
     "Mechanism",
     "MechanismSet",
+    "OnwardLeg",
     "PartyFacts",
     "PartyRef",
     "PolicyDecision",
     "SCC",
+    "TIA",
     "TransferFacts",
     "UKAddendum",
     "evaluate",

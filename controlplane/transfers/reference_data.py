@@ -27,6 +27,10 @@ jurisdiction_of = jurisdiction_code_for
 EU_SOURCE = "European Commission, list of adequacy decisions (checked late 2026)"
 UK_SOURCE = "UK GDPR Art. 45 and DPA 2018 Sch. 21; ICO guidance on adequacy"
 CH_SOURCE = "Swiss Data Protection Ordinance (DPO), Annex 1; FDPIC"
+CH_LIST_SOURCE = (
+    "Federal Office of Justice, 'Recognition by Switzerland of States that guarantee an "
+    "adequate level of data protection' (bj.admin.ch), reproducing DPO Annex 1"
+)
 
 FULL = "the whole country"
 
@@ -49,6 +53,7 @@ def _adequacy(
     excluded_hints=(),
     ends_on=None,
     status=p.IN_FORCE,
+    status_reason="",
     review_on=None,
     verified=True,
     notes="",
@@ -64,6 +69,7 @@ def _adequacy(
         "valid_from": adopted,
         "ends_on": ends_on,
         "status": status,
+        "status_reason": status_reason,
         "review_on": review_on,
         "scope": scope,
         "partial": partial,
@@ -99,6 +105,7 @@ EU_ADEQUACY = [
         date(2026, 1, 26),
         scope="recipients subject to Brazil's LGPD",
         partial=True,
+        requires_hints=[p.HINT_LGPD],
         verified=False,
         notes="Decision reference and date from a single secondary source.",
     ),
@@ -107,9 +114,11 @@ EU_ADEQUACY = [
         "Canada",
         "Decision 2002/2/EC",
         date(2001, 12, 20),
-        scope="commercial organisations subject to PIPEDA",
+        scope="organisations subject to PIPEDA (personal information handled in commercial "
+        "activities)",
         partial=True,
         requires_hints=[p.HINT_COMMERCIAL],
+        excluded_hints=[p.HINT_PUBLIC_AUTHORITY],
     ),
     _eu("CH", "Switzerland", "Decision 2000/518/EC", date(2000, 7, 26)),
     _eu(
@@ -119,6 +128,7 @@ EU_ADEQUACY = [
         date(2010, 3, 5),
         scope="recipients subject to the Faroese data protection act",
         partial=True,
+        requires_hints=[p.HINT_FAROESE_ACT],
     ),
     _eu(
         "GB",
@@ -152,9 +162,13 @@ EU_ADEQUACY = [
         "Japan",
         "Implementing Decision (EU) 2019/419",
         date(2019, 1, 23),
-        scope="business operators under Japan's APPI, with the Supplementary Rules",
+        scope="personal information handling business operators under Japan's APPI (the "
+        "private sector, profit or not), with the Supplementary Rules",
         partial=True,
-        requires_hints=[p.HINT_COMMERCIAL],
+        requires_hints=[p.HINT_APPI_OPERATOR],
+        excluded_hints=[p.HINT_PUBLIC_AUTHORITY],
+        notes="'Commercial' is Canada's test, not Japan's: a non-profit APPI business operator "
+        "is covered; public bodies are not.",
     ),
     _eu(
         "KR",
@@ -164,6 +178,7 @@ EU_ADEQUACY = [
         scope="recipients subject to Korea's PIPA, except credit information processed by "
         "entities the Financial Services Commission supervises",
         partial=True,
+        requires_hints=[p.HINT_PIPA],
         excluded_hints=[p.HINT_FSC_CREDIT],
     ),
     _eu("NZ", "New Zealand", "Decision 2013/65/EU", date(2012, 12, 19)),
@@ -187,8 +202,8 @@ EU_ADEQUACY = [
         source=EU_SOURCE,
         scope="the European Patent Organisation (an international organisation)",
         verified=False,
-        notes="Decision reference from a single secondary source. Not matched by country: "
-        "record the EPO as an importer and decide by hand.",
+        notes="Decision reference from a single secondary source. Matched by name: record the "
+        "importer as the European Patent Organisation, an international organisation.",
     ),
 ]
 
@@ -202,7 +217,8 @@ PRIVACY_SHIELD = _adequacy(
     reference="Implementing Decision (EU) 2016/1250",
     adopted=date(2016, 7, 12),
     ends_on=date(2020, 7, 16),
-    status=p.REVOKED,
+    status=p.INVALIDATED,
+    status_reason="by the Court of Justice of the EU in Schrems II, C-311/18",
     source=EU_SOURCE + "; CJEU C-311/18 (Schrems II)",
     scope="organisations self-certified under the Privacy Shield",
     partial=True,
@@ -243,9 +259,11 @@ UK_ADEQUACY = [
     _uk(
         "CA",
         "Canada",
-        scope="commercial organisations subject to PIPEDA",
+        scope="organisations subject to PIPEDA (personal information handled in commercial "
+        "activities)",
         partial=True,
         requires_hints=[p.HINT_COMMERCIAL],
+        excluded_hints=[p.HINT_PUBLIC_AUTHORITY],
     ),
     _uk("CH", "Switzerland"),
     _uk(
@@ -253,6 +271,7 @@ UK_ADEQUACY = [
         "Faroe Islands",
         scope="recipients subject to the Faroese data protection act",
         partial=True,
+        requires_hints=[p.HINT_FAROESE_ACT],
     ),
     _uk("GG", "Guernsey"),
     _uk(
@@ -267,9 +286,11 @@ UK_ADEQUACY = [
     _uk(
         "JP",
         "Japan",
-        scope="business operators under Japan's APPI",
+        scope="personal information handling business operators under Japan's APPI (the "
+        "private sector, profit or not)",
         partial=True,
-        requires_hints=[p.HINT_COMMERCIAL],
+        requires_hints=[p.HINT_APPI_OPERATOR],
+        excluded_hints=[p.HINT_PUBLIC_AUTHORITY],
     ),
     _uk("NZ", "New Zealand"),
     _uk("UY", "Uruguay"),
@@ -277,13 +298,14 @@ UK_ADEQUACY = [
         "KR",
         "Republic of Korea",
         adopted=date(2022, 12, 19),
-        reference="The Data Protection (Adequacy) (Republic of Korea) Regulations 2022",
-        scope="recipients subject to Korea's PIPA, except credit information processed by "
-        "FSC-supervised entities",
+        reference="The Data Protection (Adequacy) (Republic of Korea) Regulations 2022 "
+        "(SI 2022/1213)",
+        scope="recipients subject to Korea's PIPA (credit information included)",
         partial=True,
-        excluded_hints=[p.HINT_FSC_CREDIT],
-        verified=False,
-        notes="The credit-information exclusion is assumed to mirror the EU decision.",
+        requires_hints=[p.HINT_PIPA],
+        source="legislation.gov.uk/uksi/2022/1213, reg. 2",
+        notes="Unlike the EU decision, the UK regulations have no exclusion for credit "
+        "information processed by FSC-supervised entities.",
     ),
     _uk(
         "US",
@@ -328,11 +350,11 @@ CH_ADEQUACY = [
     _ch(
         "CA",
         "Canada",
-        scope="private-sector organisations subject to PIPEDA",
+        scope="the private sector where PIPEDA (or a substantially similar provincial act) applies",
         partial=True,
         requires_hints=[p.HINT_COMMERCIAL],
-        verified=False,
-        notes="The private-sector limit is assumed to mirror the EU and UK decisions.",
+        excluded_hints=[p.HINT_PUBLIC_AUTHORITY],
+        source=CH_LIST_SOURCE,
     ),
     _ch("FO", "Faroe Islands"),
     _ch("GI", "Gibraltar"),
@@ -357,15 +379,17 @@ CH_ADEQUACY = [
 
 ADEQUACY_DECISIONS = [*EU_ADEQUACY, PRIVACY_SHIELD, *UK_ADEQUACY, *CH_ADEQUACY]
 
-# Art. 49 grounds, with the limit a DPO should check. All are for occasional transfers in this
-# tool (EDPB Guidelines 2/2018: regular transfers in an established relationship are not).
+# Art. 49 grounds, with the limit a DPO should check (EDPB Guidelines 2/2018). "Occasional"
+# (Recital 111) binds consent, the two contract grounds and legal claims; the second
+# subparagraph needs "not repetitive"; (d), (f) and (g) carry no frequency limit.
 DEROGATIONS = [
     {
         "key": "explicit_consent",
         "reference": "Art. 49(1)(a)",
         "label": "Explicit consent",
         "limit": "The person was told of the risks of a transfer without safeguards and agreed "
-        "explicitly. Not available to public authorities using public powers.",
+        "explicitly; occasional transfers. Not available to public authorities using public "
+        "powers.",
     },
     {
         "key": "contract_with_data_subject",
@@ -385,7 +409,8 @@ DEROGATIONS = [
         "key": "important_public_interest",
         "reference": "Art. 49(1)(d)",
         "label": "Important public interest",
-        "limit": "Necessary for a public interest recognised by EU or member-state law.",
+        "limit": "Necessary for a public interest recognised by EU or member-state law; not "
+        "limited to occasional transfers.",
     },
     {
         "key": "legal_claims",
@@ -397,7 +422,8 @@ DEROGATIONS = [
         "key": "vital_interests",
         "reference": "Art. 49(1)(f)",
         "label": "Vital interests",
-        "limit": "Protects someone's life or health when the person cannot consent.",
+        "limit": "Protects someone's life or health when the person cannot consent; not limited "
+        "to occasional transfers.",
     },
     {
         "key": "public_register",
@@ -411,7 +437,8 @@ DEROGATIONS = [
         "reference": "Art. 49(1), second subparagraph",
         "label": "Compelling legitimate interests",
         "limit": "Not repetitive, few people concerned, safeguards assessed and documented; "
-        "the supervisory authority and the people concerned are informed.",
+        "the supervisory authority and the people concerned are informed. Not for public "
+        "authorities using public powers.",
     },
 ]
 assert {d["key"] for d in DEROGATIONS} == set(p.DEROGATIONS)
@@ -447,6 +474,7 @@ def adequacy_mechanisms(entries=None) -> list[p.AdequacyDecision]:
                 valid_from=e["valid_from"],
                 ends_on=e["ends_on"],
                 review_on=e["review_on"],
+                status_reason=e["status_reason"],
                 from_jurisdiction=e["from_jurisdiction"],
                 to_country=e["to_country"],
                 to_jurisdiction=e["to_jurisdiction"],
@@ -494,9 +522,11 @@ def load_reference_mechanisms(Mechanism, Jurisdiction, Country) -> int:
         }
         if values["from_jurisdiction"] is None:
             continue  # jurisdictions not loaded (a flushed test database)
+        if len(values["status"]) > Mechanism._meta.get_field("status").max_length:
+            values["status"] = p.REVOKED  # an early migration's table; a later one corrects it
         row = Mechanism.objects.filter(key=e["key"]).first()
         if row is None:
-            Mechanism.objects.create(key=e["key"], **values)
+            Mechanism.objects.create(key=e["key"], status_reason=e["status_reason"], **values)
             written += 1
             continue
         # Status and end date belong to the DPOs once the row exists (they may end it).

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from controlplane.audit.actors import Actor
 from controlplane.audit.services import record_event
+from controlplane.decisions import (
+    APPROVED,
+    REJECTED,
+    conditions_of,
+    first_decision_conflict,
+    require_confirmed,
+)
 from controlplane.errors import ConflictError, DomainError, NotAllowed
 from controlplane.permissions import Role, can, ensure_may_change, has_role, is_auditor
 from controlplane.transfers import policy as p
@@ -38,6 +46,23 @@ EXPIRY_WARNING_DAYS = 30
 # --------------------------------------------------------------------------------------------
 
 
+def tia_validity() -> timedelta:
+    """The house rule for how long a TIA without its own end date counts as current."""
+    return timedelta(days=settings.TRANSFERS_TIA_VALIDITY_DAYS)
+
+
+def onward_legs(legs) -> tuple[p.OnwardLeg, ...]:
+    """``[{"party": id, "role": ...}]`` as the engine's legs (one query for the whole chain)."""
+    ids = [leg["party"] for leg in legs]
+    parties = Party.objects.select_related("country__jurisdiction").in_bulk(ids)
+    missing = [str(i) for i in ids if i not in parties]
+    if missing:
+        raise ValidationError({"onward_transfers": f"Unknown party: {', '.join(missing)}."})
+    return tuple(
+        p.OnwardLeg(parties[leg["party"]].to_facts(leg.get("role") or None)) for leg in legs
+    )
+
+
 def facts_for(tr: TransferRequest, categories=None) -> p.TransferFacts:
     """The engine's facts for a saved request (relations loaded or loadable)."""
     cats = list(categories if categories is not None else tr.data_categories.all())
@@ -46,14 +71,21 @@ def facts_for(tr: TransferRequest, categories=None) -> p.TransferFacts:
         source_jurisdiction=tr.source_region.jurisdiction.code,
         destination_country=tr.destination_country.code,
         destination_jurisdiction=tr.destination_country.jurisdiction.code,
-        exporter=tr.exporter.to_facts(tr.exporter_role),
-        importer=tr.importer.to_facts(tr.importer_role),
+        destination_name=tr.destination_country.name,
+        exporter=tr.exporter.to_facts(tr.exporter_role, tr.exporter_scope),
+        importer=tr.importer.to_facts(tr.importer_role, tr.importer_scope),
         data_categories=tuple(c.key for c in cats),
         special_categories=frozenset(c.key for c in cats if c.is_special_category),
         criminal_categories=frozenset(c.key for c in cats if c.is_criminal_offence_data),
         frequency=tr.frequency,
         derogation=tr.derogation or None,
         chosen_mechanism=tr.chosen_mechanism.key if tr.chosen_mechanism_id else None,
+        derogation_facts=tr.derogation_facts,
+        art9_condition=tr.art9_condition or None,
+        art10_authorisation=tr.art10_authorisation,
+        hr_data=tr.hr_data,
+        tia=p.TIA(tr.tia_on, tr.tia_outcome) if tr.tia_on and tr.tia_outcome else None,
+        onward=onward_legs(tr.onward_transfers) if tr.onward_transfers else (),
     )
 
 
@@ -74,7 +106,13 @@ def _apply_decision(tr: TransferRequest, decision: p.PolicyDecision, categories)
 def evaluate_request(tr: TransferRequest, *, on: date | None = None, mechanisms=None):
     """Run the engine on a saved request and store its verdict on the row (caller saves)."""
     categories = list(tr.data_categories.all())
-    decision = p.evaluate(facts_for(tr, categories), mechanisms or mechanism_set(), on or today())
+    try:
+        facts = facts_for(tr, categories)
+    except ValueError as error:  # contradictory facts the row's own checks cannot see
+        raise ValidationError({"exporter_scope": str(error)}) from error
+    decision = p.evaluate(
+        facts, mechanisms or mechanism_set(), on or today(), tia_validity=tia_validity()
+    )
     _apply_decision(tr, decision, categories)
     return decision
 
@@ -136,6 +174,15 @@ def transfer_request_create(
     derogation: str = "",
     chosen_mechanism: Mechanism | None = None,
     requested_expiry: date | None = None,
+    importer_scope: dict | None = None,
+    exporter_scope: dict | None = None,
+    hr_data: bool | None = None,
+    art9_condition: str = "",
+    art10_authorisation: str = "",
+    tia_on: date | None = None,
+    tia_outcome: str = "",
+    derogation_facts: dict | None = None,
+    onward_transfers: list | None = None,
     submit: bool = False,
 ) -> TransferRequest:
     """Create a draft (evaluated as a preview); ``submit=True`` submits it at once."""
@@ -165,6 +212,15 @@ def transfer_request_create(
             derogation=derogation or "",
             chosen_mechanism=chosen_mechanism,
             requested_expiry=requested_expiry,
+            importer_scope=importer_scope or {},
+            exporter_scope=exporter_scope or {},
+            hr_data=hr_data,
+            art9_condition=art9_condition or "",
+            art10_authorisation=(art10_authorisation or "").strip(),
+            tia_on=tia_on,
+            tia_outcome=tia_outcome or "",
+            derogation_facts=derogation_facts or {},
+            onward_transfers=onward_transfers or [],
             requested_by=by,
         )
         tr.full_clean()
@@ -196,8 +252,8 @@ def _locked(request: TransferRequest) -> TransferRequest:
             "source_region__jurisdiction",
             "source_region__country",
             "destination_country__jurisdiction",
-            "exporter__country",
-            "importer__country",
+            "exporter__country__jurisdiction",
+            "importer__country__jurisdiction",
         )
         .get(pk=request.pk)
     )
@@ -229,14 +285,14 @@ def _check_decider(tr: TransferRequest, by) -> None:
 
 
 def _already_decided(tr: TransferRequest) -> ConflictError:
-    if tr.decided_by_id:
-        who = tr.decided_by.get_username()
-        when = timezone.localtime(tr.decided_at).strftime("%Y-%m-%d %H:%M")
-        return ConflictError(
-            f"{tr} was already {tr.get_status_display().lower()} by {who} at {when}; "
-            "your decision was not recorded."
-        )
-    return ConflictError(f"{tr} is {tr.get_status_display().lower()}, not awaiting a decision.")
+    """Names the decision that came first, not the request's later state."""
+    return first_decision_conflict(
+        tr,
+        decision=tr.decision,
+        decided_by=tr.decided_by if tr.decided_by_id else None,
+        decided_at=tr.decided_at,
+        state=tr.get_status_display().lower(),
+    )
 
 
 def transfer_request_approve(
@@ -245,8 +301,13 @@ def transfer_request_approve(
     by,
     conditions: str = "",
     expires_on: date | None = None,
+    confirmed=(),
 ) -> TransferRequest:
-    """Approve a submitted request. The row lock makes concurrent decisions end with one."""
+    """Approve a submitted request. The row lock makes concurrent decisions end with one.
+
+    ``confirmed``: the codes of the engine's conditions the DPO confirms; every condition of
+    the verdict as it stands now must be among them (``controlplane.decisions``).
+    """
     ensure_may_change(by)
     with transaction.atomic():
         tr = _locked(request)
@@ -260,6 +321,9 @@ def transfer_request_approve(
                 f"The policy engine blocks {tr} ({codes}); a blocked request cannot be approved.",
                 code="blocked",
             )
+        confirmed = require_confirmed(
+            conditions=conditions_of(decision.findings), confirmed=confirmed
+        )
         expires_on = expires_on or tr.requested_expiry
         if expires_on and expires_on <= today():
             raise ValidationError({"expires_on": "The expiry must be in the future."})
@@ -267,6 +331,7 @@ def transfer_request_approve(
         tr.decided_by = by
         tr.decided_at = timezone.now()
         tr.conditions = conditions.strip()
+        tr.confirmed_conditions = confirmed
         tr.expires_on = expires_on
         tr.save()
         record_event(
@@ -275,7 +340,9 @@ def transfer_request_approve(
             obj=tr,
             data={
                 **_decision_summary(tr),
+                "decision": APPROVED,
                 "conditions": tr.conditions,
+                "confirmed_conditions": confirmed,
                 "expires_on": expires_on,
             },
         )
@@ -298,7 +365,12 @@ def transfer_request_reject(*, request: TransferRequest, by, reason: str) -> Tra
         tr.decided_at = timezone.now()
         tr.rejection_reason = reason
         tr.save()
-        record_event(actor=by, action="transfer.rejected", obj=tr, data={"reason": reason})
+        record_event(
+            actor=by,
+            action="transfer.rejected",
+            obj=tr,
+            data={"decision": REJECTED, "reason": reason},
+        )
     return tr
 
 

@@ -135,7 +135,7 @@ def detail(request, pk):
             "may_reinstate": may_decide and not own and tr.status == TransferStatus.SUSPENDED,
             "may_revoke": may_decide
             and tr.status in (TransferStatus.APPROVED, TransferStatus.ACTIVE, "suspended"),
-            "approve_form": ApproveForm(),
+            "approve_form": ApproveForm(conditions=tr.conditions_to_confirm),
             "reject_form": RejectForm(),
             "revoke_form": RevokeForm(),
             "derogations": {d["key"]: d for d in reference_data.DEROGATIONS},
@@ -184,7 +184,7 @@ def submit(request, pk):
 @require_POST
 def approve(request, pk):
     tr = _decidable(request, pk)
-    form = ApproveForm(request.POST)
+    form = ApproveForm(request.POST, conditions=tr.conditions_to_confirm)
     if not form.is_valid():
         messages.error(request, "Check the approval form: " + form.errors.as_text())
         return redirect(tr)
@@ -196,6 +196,7 @@ def approve(request, pk):
             by=request.user,
             conditions=form.cleaned_data["conditions"],
             expires_on=form.cleaned_data["expires_on"],
+            confirmed=form.cleaned_data["confirmed"],
         ),
         f"{tr} approved.",
     )

@@ -17,7 +17,11 @@ def test_the_policy_engines_import_without_django_or_celery():
         "print(','.join(loaded))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr

@@ -8,7 +8,7 @@ from controlplane.modelregistry.policy import (
     LineageStep,
     evaluate_deployment,
 )
-from controlplane.transfers.policy import BLOCKING, INFO, WARNING, Finding
+from controlplane.transfers.policy import BLOCKING, CONDITION, INFO, WARNING, Finding
 
 REGIONS = {"eu-central": "EEA", "eu-west": "EEA", "uk-south": "GB", "us-east": "US"}
 
@@ -163,7 +163,8 @@ def test_federated_models_may_cross_with_a_confirmation_finding():
         decision = check([federated], region)
         assert decision.allowed, region
         assert decision.codes == ("FEDERATED_CONFIRM_PARAMETERS_ONLY",)
-        assert decision.findings[0].severity == WARNING
+        # A condition the approver confirms, as in the transfer engine (controlplane.decisions).
+        assert decision.findings[0].severity == CONDITION
         assert decision.needs_confirmation == ("FEDERATED_CONFIRM_PARAMETERS_ONLY",)
     assert "nothing but model parameters" in decision.findings[0].message
     assert "eu-central, uk-south, us-east" in decision.findings[0].message

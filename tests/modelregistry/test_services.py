@@ -250,6 +250,20 @@ def test_a_decided_request_cannot_be_decided_again(reg):
         services.deployment_reject(approval=approval, by=reg.estate.dpo_eu, reason="late")
 
 
+def test_the_409_names_the_first_decision_after_a_retirement(reg):
+    """Issue 13 point 6: approved by dpo-eu, retired since; a late decision hears who approved
+    it first (and that it is retired now), not "already retired by dpo-eu"."""
+    mv = reg.version("1.0")
+    approval = request_and_approve(
+        mv, reg.estate.eu_central, by=reg.estate.ml_engineer, approver=reg.estate.dpo_eu
+    )
+    services.deployment_retire(approval=approval, by=reg.estate.dpo_eu, reason="old")
+    with pytest.raises(ConflictError) as late:
+        services.deployment_reject(approval=approval, by=reg.estate.dpo_eu, reason="late")
+    assert "already approved by dpo-eu" in str(late.value)
+    assert "it is retired now" in str(late.value)
+
+
 def test_approval_makes_the_version_desired_and_replaces_the_previous_one(reg):
     e = reg.estate
     v1, v2 = reg.version("1.0"), reg.version("1.1")

@@ -22,7 +22,8 @@ def test_demo_seed_is_realistic_and_idempotent(estate):
     blocked = TransferRequest.objects.get(policy_allowed=False)
     assert blocked.has_special_categories and blocked.status == "submitted"
     assert TransferRecord.objects.filter(violation=True).count() == 1
-    assert Mechanism.objects.filter(key="eu-us-privacy-shield", status="revoked").exists()
+    # Invalidated by the CJEU (C-311/18), not revoked (issue 17, point 6).
+    assert Mechanism.objects.filter(key="eu-us-privacy-shield", status="invalidated").exists()
     first, events = _dump(), AuditEvent.objects.count()
     demo.seed()
     assert _dump() == first and AuditEvent.objects.count() == events

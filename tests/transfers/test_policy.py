@@ -25,8 +25,11 @@ CRIMINALS = frozenset({CRIMINAL})
 REFERENCE = ref.adequacy_mechanisms()
 
 
-def party(name, country, role, *, certs=(), hints=(), id=None):
-    return p.PartyFacts(name, country, role, frozenset(certs), frozenset(hints), id)
+def party(name, country, role, *, certs=(), hints=(), id=None, scope=None):
+    return p.PartyFacts(
+        name, country, role, frozenset(certs), frozenset(hints), id, scope,
+        ref.jurisdiction_of(country),
+    )  # fmt: skip
 
 
 def pref(party_facts, *, id=None):
@@ -38,6 +41,7 @@ ACME_PROC = party("Acme GmbH", "DE", "processor")
 CLOUDY = party("Cloudy Inc", "US", "processor")
 CLOUDY_DPF = party("Cloudy Inc", "US", "processor", certs=[p.CERT_EU_US_DPF])
 CLOUDY_CTRL = party("Cloudy Inc", "US", "controller")
+CLOUDY_NOT_DPF = party("Cloudy Inc", "US", "processor", scope={p.CERT_EU_US_DPF: False})
 INDIA = party("Bangalore Analytics Pvt Ltd", "IN", "processor")
 UK_EXP = party("Albion Ltd", "GB", "controller")
 CH_EXP = party("Helvetia AG", "CH", "controller")
@@ -124,10 +128,11 @@ def bcr(
     members=(ACME, CLOUDY_CTRL),
     *,
     bcr_type="controller",
-    categories=(),
+    categories=("user",),
     jurisdiction="EEA",
     status=p.IN_FORCE,
     ends_on=None,
+    tia=date(2026, 3, 1),
 ):
     return p.BCR(
         key="bcr-acme",
@@ -142,6 +147,8 @@ def bcr(
         lead_authority="BfDI",
         members=tuple(pref(m) for m in members),
         categories=frozenset(categories),
+        tia_on=tia,
+        tia_outcome=p.TIA_NO_CONCERNS if tia else None,
     )
 
 
@@ -220,15 +227,16 @@ CASES = [
     ),
     S(
         "eu-us-not-certified-no-basis",
-        "EU-US DPF adequacy does not cover an uncertified importer; nothing else applies.",
-        facts(importer=CLOUDY),
+        # Implementing Decision (EU) 2023/1795, Art. 1: only organisations on the DPF list.
+        "EU-US DPF adequacy does not cover an importer stated NOT to be certified.",
+        facts(importer=CLOUDY_NOT_DPF),
         allowed=False,
         codes={"ADEQUACY_SCOPE_NOT_MET": "blocking", "NO_BASIS": "blocking"},
     ),
     S(
         "eu-us-not-certified-falls-to-scc",
         "When the adequacy scope is not met, the engine moves on to SCCs and keeps the reason.",
-        facts(importer=CLOUDY),
+        facts(importer=CLOUDY_NOT_DPF),
         [*REFERENCE, scc()],
         basis="scc",
         mechanism_key="scc-1",
@@ -253,10 +261,15 @@ CASES = [
     ),
     S(
         "eu-jp-appi-business",
+        # Implementing Decision (EU) 2019/419, Art. 1: APPI business operators.
         "Japan's decision covers APPI business operators.",
-        facts(dst="JP", importer=party("Sakura KK", "JP", "processor", hints=[p.HINT_COMMERCIAL])),
+        facts(
+            dst="JP", importer=party("Sakura KK", "JP", "processor", hints=[p.HINT_APPI_OPERATOR])
+        ),
         basis="adequacy",
         mechanism_key="eu-adequacy-JP",
+        codes={"ADEQUACY_PARTIAL_SCOPE": "info"},
+        absent=("ADEQUACY_SCOPE_UNCONFIRMED",),
     ),
     S(
         "eu-kr-pipa",
@@ -283,8 +296,13 @@ CASES = [
     ),
     S(
         "eu-il-manual-scope-not-met",
+        # Decision 2011/61/EU, Art. 1: automated transfers, or manual ones processed
+        # automatically in Israel. A request STATING manual processing is outside.
         "Israel's decision does not cover manual transfers processed by hand.",
-        facts(dst="IL", importer=party("Negev Ltd", "IL", "processor")),
+        facts(
+            dst="IL",
+            importer=party("Negev Ltd", "IL", "processor", scope={p.HINT_AUTOMATED: False}),
+        ),
         allowed=False,
         codes={"ADEQUACY_SCOPE_NOT_MET": "blocking"},
     ),
@@ -317,7 +335,8 @@ CASES = [
         facts(dst="BR", importer=party("Ipanema Ltda", "BR", "processor")),
         basis="adequacy",
         mechanism_key="eu-adequacy-BR",
-        codes={"ADEQUACY_PARTIAL_SCOPE": "info"},
+        # Recipients subject to the LGPD: unanswered, it is a condition, not a refusal.
+        codes={"ADEQUACY_SCOPE_UNCONFIRMED": "condition"},
     ),
     S(
         "eu-br-before-adoption",
@@ -366,7 +385,7 @@ CASES = [
         facts(importer=party("Cloudy Inc", "US", "processor", certs=[p.CERT_EU_US_PRIVACY_SHIELD])),
         on=date(2020, 7, 16),
         allowed=False,
-        codes={"MECHANISM_REVOKED": "blocking", "NO_BASIS": "blocking"},
+        codes={"MECHANISM_INVALIDATED": "blocking", "NO_BASIS": "blocking"},
     ),
     S(
         "privacy-shield-after-schrems-ii",
@@ -374,7 +393,7 @@ CASES = [
         facts(importer=party("Cloudy Inc", "US", "processor", certs=[p.CERT_EU_US_PRIVACY_SHIELD])),
         on=date(2021, 3, 1),
         allowed=False,
-        codes={"MECHANISM_REVOKED": "blocking", "NO_BASIS": "blocking"},
+        codes={"MECHANISM_INVALIDATED": "blocking", "NO_BASIS": "blocking"},
     ),
     S(
         "dpf-before-its-adoption",
@@ -392,7 +411,8 @@ CASES = [
         [bcr()],
         basis="bcr",
         mechanism_key="bcr-acme",
-        codes={"BCR_COVERS": "info"},
+        codes={"BCR_COVERS": "info", "TIA_CURRENT": "info"},
+        absent=("BCR_CATEGORIES_NOT_STATED",),
     ),
     S(
         "bcr-not-covering-importer",
@@ -410,12 +430,15 @@ CASES = [
         basis="bcr",
     ),
     S(
-        "bcr-destination-outside-group-countries",
-        "Data sent to a country where the group has no member is outside the BCRs.",
+        "bcr-importer-country-decides-hosting-abroad-is-a-condition",
+        # EDPB Guidelines 05/2021, criterion 3: the importer's own country decides; the data's
+        # host in a third country elsewhere is a further recipient the DPO must account for.
+        "Data hosted in India for a US group member is a transfer to the US; the Indian host "
+        "is a condition.",
         facts(dst="IN", importer=CLOUDY_CTRL),
         [bcr()],
-        allowed=False,
-        codes={"BCR_NOT_COVERING_DESTINATION": "blocking"},
+        basis="bcr",
+        codes={"DESTINATION_IS_IMPORTER_COUNTRY": "info", "HOSTING_ABROAD_NOT_STATED": "condition"},
     ),
     S(
         "bcr-not-covering-category",
@@ -653,7 +676,9 @@ CASES = [
     ),
     S(
         "derogation-compelling-interests",
-        "The compelling-interests ground carries its extra conditions as a warning.",
+        # Art. 49(1) second subparagraph; EDPB Guidelines 2/2018, 2.8: unanswered conditions
+        # are conditions to confirm, not a refusal.
+        "The compelling-interests ground carries its unanswered conditions to the approver.",
         facts(
             dst="IN",
             importer=INDIA,
@@ -661,7 +686,7 @@ CASES = [
             derogation="compelling_legitimate_interests",
         ),
         basis="derogation",
-        codes={"DEROGATION_COMPELLING_INTERESTS_CONDITIONS": "warning"},
+        codes={"DEROGATION_CONDITION_UNCONFIRMED": "condition"},
     ),
     S(
         "derogation-not-needed-with-adequacy",
@@ -721,8 +746,30 @@ CASES = [
     ),
     S(
         "uk-to-us-eu-dpf-only",
-        "UK rules: EU-US DPF certification alone does not cover UK-origin data.",
+        # Data Protection (Adequacy) (United States of America) Regulations 2023: only
+        # organisations in the UK Extension. The EU-US certification alone says nothing of it.
+        "UK rules: EU-US DPF certification alone does not show the UK Extension; confirm it.",
         facts("GB", "US", exporter=UK_EXP),
+        basis="adequacy",
+        mechanism_key="uk-adequacy-US",
+        codes={"ADEQUACY_SCOPE_UNCONFIRMED": "condition"},
+    ),
+    S(
+        "uk-to-us-stated-not-in-uk-extension",
+        # Same regulations: a stated "not in the UK Extension" is outside the scope.
+        "UK rules: an importer stated not to be in the UK Extension is outside the data bridge.",
+        facts(
+            "GB",
+            "US",
+            exporter=UK_EXP,
+            importer=party(
+                "Cloudy Inc",
+                "US",
+                "processor",
+                certs=[p.CERT_EU_US_DPF],
+                scope={p.CERT_UK_US_DATA_BRIDGE: False},
+            ),
+        ),
         allowed=False,
         codes={"ADEQUACY_SCOPE_NOT_MET": "blocking"},
     ),
@@ -819,10 +866,12 @@ CASES = [
     ),
     S(
         "ch-to-us-eu-dpf-only",
-        "Swiss rules: an EU-US DPF certification does not cover Swiss-origin data.",
+        # DPO Annex 1 (Swiss-US DPF, from 2024-09-15): the Swiss-US certification is its own.
+        "Swiss rules: an EU-US DPF certification does not show the Swiss-US one; confirm it.",
         facts("CH", "US", exporter=CH_EXP),
-        allowed=False,
-        codes={"ADEQUACY_SCOPE_NOT_MET": "blocking"},
+        basis="adequacy",
+        mechanism_key="ch-adequacy-US",
+        codes={"ADEQUACY_SCOPE_UNCONFIRMED": "condition"},
     ),
     S(
         "ch-to-jp-not-on-swiss-list",
@@ -898,7 +947,7 @@ def test_scenario(case: Case):
     assert decision.allowed == (not decision.blocking), context
     assert all(f.message and f.severity in p.SEVERITIES for f in decision.findings)
     if not decision.allowed:
-        assert decision.codes[-1] == "NO_BASIS"
+        assert decision.codes[-1] in ("NO_BASIS", "ONWARD_TRANSFER_BLOCKED")
     json.dumps(decision.as_dict())
 
 

@@ -88,7 +88,13 @@ def test_requester_and_auditor_cannot_decide(new_request, world):
 
 
 def test_a_blocked_request_cannot_be_approved(new_request, world):
-    tr = new_request(importer=world.plain_us, destination_country=world.plain_us.country)
+    # Stated, not left open: an importer declared NOT on the DPF list is outside the EU-US
+    # decision's scope (Implementing Decision (EU) 2023/1795, Art. 1).
+    tr = new_request(
+        importer=world.plain_us,
+        destination_country=world.plain_us.country,
+        importer_scope={"EU-US-DPF": False},
+    )
     assert not tr.policy_allowed
     with pytest.raises(DomainError, match="blocked|blocks"):
         services.transfer_request_approve(request=tr, by=world.estate.dpo_eu)

@@ -54,7 +54,9 @@ def test_evaluate_with_country_and_party_id_and_privacy_shield_history(world, cl
     body["importer"] = dict(ISSUE_EXAMPLE["importer"], certifications=["EU-US-PRIVACY-SHIELD"])
     answer = evaluate(client, body).json()
     assert answer["allowed"] is False
-    assert "MECHANISM_REVOKED" in [f["code"] for f in answer["findings"]]
+    # Invalidated by the CJEU (C-311/18, 16 July 2020), not revoked, and said in words.
+    shield = [f for f in answer["findings"] if f["code"] == "MECHANISM_INVALIDATED"]
+    assert shield and "C-311/18" in shield[0]["message"]
     body["on"] = "2019-05-01"
     assert evaluate(client, body).json()["basis"] == "adequacy"
     by_id = dict(body, on=None, importer={"id": world.bangalore.pk}, exporter={"id": world.acme.pk})
@@ -65,9 +67,23 @@ def test_evaluate_with_country_and_party_id_and_privacy_shield_history(world, cl
 
 def test_evaluate_intra_eea_is_not_a_transfer(world, client):
     client.force_login(world.estate.requester)
-    body = dict(ISSUE_EXAMPLE, destination_country="FR")
+    importer = {"name": "Nuage SA", "country": "FR", "role": "processor"}
+    body = dict(ISSUE_EXAMPLE, destination_country="FR", importer=importer)
     answer = evaluate(client, body).json()
     assert answer["transfer"] is False and answer["basis"] == "none_needed"
+
+
+def test_evaluate_hosting_in_the_eea_for_a_foreign_importer_is_a_transfer(world, client):
+    """EDPB Guidelines 05/2021, criterion 3: the importer's own country decides. Data hosted in
+    France but handed to a company established in China is a transfer to China."""
+    client.force_login(world.estate.requester)
+    importer = {"name": "Dragon Data Co", "country": "CN", "role": "processor"}
+    body = dict(ISSUE_EXAMPLE, destination_country="FR", importer=importer)
+    answer = evaluate(client, body).json()
+    codes = [f["code"] for f in answer["findings"]]
+    assert answer["transfer"] is True and answer["allowed"] is False
+    assert "DESTINATION_IS_IMPORTER_COUNTRY" in codes
+    assert "CN has no EU adequacy decision" in answer["findings"][-1]["message"]
 
 
 @pytest.mark.parametrize(
@@ -177,7 +193,11 @@ def test_dpo_approves_through_the_page_and_the_loser_sees_a_message(
 
 
 def test_blocked_request_page_offers_no_approve_button(new_request, world, client):
-    tr = new_request(importer=world.plain_us, destination_country=world.plain_us.country)
+    tr = new_request(
+        importer=world.plain_us,
+        destination_country=world.plain_us.country,
+        importer_scope={"EU-US-DPF": False},  # stated outside the DPF scope (2023/1795)
+    )
     client.force_login(world.estate.dpo_eu)
     page = client.get(f"/transfers/{tr.pk}/").content.decode()
     assert "NO_BASIS" in page and 'data-testid="approve"' not in page
@@ -258,7 +278,10 @@ def test_queue_filters_and_sorts_by_age(new_request, world, client):
     first = new_request(purpose="first")
     special = new_request(purpose="special", data_categories=[world.health])
     blocked = new_request(
-        purpose="blocked", importer=world.plain_us, destination_country=world.plain_us.country
+        purpose="blocked",
+        importer=world.plain_us,
+        destination_country=world.plain_us.country,
+        importer_scope={"EU-US-DPF": False},
     )
     west = new_request(purpose="west", source_region=world.estate.eu_west)
     client.force_login(world.estate.dpo_eu)

@@ -2,6 +2,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from controlplane.decisions import ConfirmedSerializerField
 from controlplane.modelregistry.models import (
     DeploymentApproval,
     MLModel,
@@ -164,9 +165,7 @@ class DeploymentRequestSerializer(serializers.Serializer):
 class DecisionSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "reject"])
     note = serializers.CharField(required=False, allow_blank=True, default="")
-    confirmed = serializers.ListField(
-        child=serializers.CharField(max_length=60), required=False, default=list
-    )
+    confirmed = ConfirmedSerializerField()
 
 
 class RetireSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
+from controlplane.decisions import answer_after_commit, fallback_answer
 from controlplane.modelregistry import selectors, services
 from controlplane.modelregistry.api import serializers as s
 from controlplane.modelregistry.models import (
@@ -164,12 +165,19 @@ class DeploymentDecide(generics.GenericAPIView):
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         if data["decision"] == "approve":
-            services.deployment_approve(
+            decided = services.deployment_approve(
                 approval=approval, by=request.user, note=data["note"], confirmed=data["confirmed"]
             )
         else:
-            services.deployment_reject(approval=approval, by=request.user, reason=data["note"])
-        return Response(s.DeploymentSerializer(DEPLOYMENTS.get(pk=approval.pk)).data)
+            decided = services.deployment_reject(
+                approval=approval, by=request.user, reason=data["note"]
+            )
+        return Response(
+            answer_after_commit(
+                lambda: s.DeploymentSerializer(DEPLOYMENTS.get(pk=approval.pk)).data,
+                lambda: fallback_answer(decided, confirmed=decided.confirmed),
+            )
+        )
 
 
 class DeploymentRetire(generics.GenericAPIView):

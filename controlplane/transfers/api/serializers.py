@@ -1,6 +1,7 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from controlplane.decisions import ConfirmedSerializerField
 from controlplane.permissions import regions_for
 from controlplane.transfers import policy as p
 from controlplane.transfers.models import (
@@ -35,26 +36,54 @@ class PartyFactsSerializer(serializers.Serializer):
     hints = serializers.ListField(
         child=serializers.ChoiceField(choices=list(p.SCOPE_HINTS)), required=False
     )
+    scope = serializers.DictField(
+        child=serializers.BooleanField(),
+        required=False,
+        help_text="What the request states for this transfer, {fact: true|false}; leave out "
+        "what is not known (it becomes a condition, never a no).",
+    )
 
     def validate_country(self, value):
         return _country(value).code
 
+    def validate_scope(self, value):
+        unknown = sorted(set(value) - p.SCOPE_KEYS)
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown facts: {', '.join(unknown)}. Use: {', '.join(sorted(p.SCOPE_KEYS))}."
+            )
+        return value
+
     def validate(self, data):
-        if "id" in data:
-            party = Party.objects.select_related("country").filter(pk=data["id"]).first()
-            if party is None:
-                raise serializers.ValidationError({"id": f"Unknown party {data['id']}."})
-            return party.to_facts(data.get("role"))
-        missing = [f for f in ("name", "country", "role") if f not in data]
-        if missing:
-            raise serializers.ValidationError({f: "This field is required." for f in missing})
-        return p.PartyFacts(
-            name=data["name"],
-            country=data["country"],
-            role=data["role"],
-            certifications=frozenset(data.get("certifications", [])),
-            hints=frozenset(data.get("hints", [])),
-        )
+        try:
+            if "id" in data:
+                party = (
+                    Party.objects.select_related("country__jurisdiction")
+                    .filter(pk=data["id"])
+                    .first()
+                )
+                if party is None:
+                    raise serializers.ValidationError({"id": f"Unknown party {data['id']}."})
+                return party.to_facts(data.get("role"), data.get("scope"))
+            missing = [f for f in ("name", "country", "role") if f not in data]
+            if missing:
+                raise serializers.ValidationError({f: "This field is required." for f in missing})
+            return p.PartyFacts(
+                name=data["name"],
+                country=data["country"],
+                jurisdiction=_country(data["country"]).jurisdiction.code,
+                role=data["role"],
+                certifications=frozenset(data.get("certifications", [])),
+                hints=frozenset(data.get("hints", [])),
+                scope=data.get("scope"),
+            )
+        except ValueError as error:  # contradictory facts (Art. 3(2) and an EEA establishment)
+            raise serializers.ValidationError({"scope": str(error)}) from error
+
+
+class TIASerializer(serializers.Serializer):
+    on = serializers.DateField()
+    outcome = serializers.ChoiceField(choices=list(p.TIA_OUTCOMES))
 
 
 class EvaluateSerializer(serializers.Serializer):
@@ -71,6 +100,27 @@ class EvaluateSerializer(serializers.Serializer):
     )
     chosen_mechanism = serializers.CharField(required=False, allow_null=True, default=None)
     on = serializers.DateField(required=False, allow_null=True, default=None)
+    hr_data = serializers.BooleanField(required=False, allow_null=True, default=None)
+    art9_condition = serializers.ChoiceField(
+        choices=list(p.ART9_CONDITIONS.items()), required=False, allow_null=True, default=None
+    )
+    art10_authorisation = serializers.CharField(
+        required=False, allow_blank=True, max_length=300, default=""
+    )
+    tia = TIASerializer(required=False, allow_null=True, default=None)
+    derogation_facts = serializers.DictField(
+        child=serializers.BooleanField(), required=False, default=dict
+    )
+    onward = PartyFactsSerializer(many=True, required=False, default=list)
+
+    def validate_derogation_facts(self, value):
+        unknown = sorted(set(value) - set(p.DEROGATION_CONDITIONS))
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown conditions: {', '.join(unknown)}. Use: "
+                f"{', '.join(sorted(p.DEROGATION_CONDITIONS))}."
+            )
+        return value
 
     def _region(self, slug):
         user = self.context["request"].user
@@ -146,6 +196,13 @@ class EvaluateSerializer(serializers.Serializer):
             frequency=d["frequency"],
             derogation=d.get("derogation"),
             chosen_mechanism=d.get("chosen_mechanism"),
+            destination_name=dst_country.name,
+            hr_data=d.get("hr_data"),
+            art9_condition=d.get("art9_condition"),
+            art10_authorisation=d.get("art10_authorisation", ""),
+            tia=p.TIA(d["tia"]["on"], d["tia"]["outcome"]) if d.get("tia") else None,
+            derogation_facts=d.get("derogation_facts") or {},
+            onward=tuple(p.OnwardLeg(leg) for leg in d.get("onward") or ()),
         )
         return facts, d.get("on") or timezone.localdate()
 
@@ -209,18 +266,21 @@ class TransferRequestSerializer(serializers.ModelSerializer):
             "chosen_mechanism", "requested_expiry", "requested_by", "created_at",
             "submitted_at", "is_transfer", "policy_allowed", "policy_basis", "policy_mechanism",
             "policy_findings", "evaluated_at", "has_special_categories", "decided_by",
-            "decided_at", "conditions", "rejection_reason", "expires_on", "ended_at",
-            "end_reason", "submit",
+            "decided_at", "conditions", "confirmed_conditions", "rejection_reason", "expires_on",
+            "ended_at", "end_reason", "importer_scope", "exporter_scope", "hr_data",
+            "art9_condition", "art10_authorisation", "tia_on", "tia_outcome",
+            "derogation_facts", "onward_transfers", "submit",
         ]  # fmt: skip
         read_only_fields = [
             "status", "requested_by", "created_at", "submitted_at", "is_transfer",
             "policy_allowed", "policy_basis", "policy_mechanism", "policy_findings",
             "evaluated_at", "has_special_categories", "decided_by", "decided_at", "conditions",
-            "rejection_reason", "expires_on", "ended_at", "end_reason",
+            "confirmed_conditions", "rejection_reason", "expires_on", "ended_at", "end_reason",
         ]  # fmt: skip
 
 
 class ApproveSerializer(serializers.Serializer):
+    confirmed = ConfirmedSerializerField()
     conditions = serializers.CharField(required=False, allow_blank=True, default="")
     expires_on = serializers.DateField(required=False, allow_null=True, default=None)
 

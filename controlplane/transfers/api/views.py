@@ -9,6 +9,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from controlplane.decisions import answer_after_commit, fallback_answer
 from controlplane.permissions import restrict
 from controlplane.transfers import policy as p
 from controlplane.transfers import selectors, services
@@ -95,8 +96,16 @@ class TransferRequestViewSet(
         return found
 
     def _answer(self, tr):
-        tr = self.get_queryset().get(pk=tr.pk)
-        return Response(TransferRequestSerializer(tr).data)
+        """The committed request as it is now; if reading it back fails, what the service
+        returned (a committed decision is never answered with an error)."""
+        return Response(
+            answer_after_commit(
+                lambda: TransferRequestSerializer(self.get_queryset().get(pk=tr.pk)).data,
+                lambda: fallback_answer(
+                    tr, confirmed_conditions=getattr(tr, "confirmed_conditions", [])
+                ),
+            )
+        )
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
