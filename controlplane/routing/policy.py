@@ -38,10 +38,17 @@ from controlplane.transfers import policy as tp
 
 TIER = {BASIS_SAME_JURISDICTION: 0, BASIS_ADEQUACY: 1, BASIS_TRANSFER: 2}
 NO_LATENCY_HINT = 10**9
-# What we know of whoever runs one of our regions: a commercial organisation processing the
-# requests by automated means. Certifications (the EU-US DPF) are not assumed: a decision that
-# needs one is reached only through an approved transfer naming the certified importer.
-OPERATOR_HINTS = frozenset({tp.HINT_COMMERCIAL, tp.HINT_AUTOMATED})
+# What we know of whoever runs one of our regions: a commercial organisation (not a public
+# authority, not an international organisation) processing the requests by automated means.
+# Nothing else is assumed: a certification (the EU-US DPF) or any other fact a decision's scope
+# turns on is unknown, the engine answers with a condition, and such a region is reached only
+# through an approved transfer, where a DPO confirmed the facts for a named importer.
+OPERATOR_FACTS = {
+    tp.HINT_COMMERCIAL: True,
+    tp.HINT_AUTOMATED: True,
+    tp.HINT_PUBLIC_AUTHORITY: False,
+    tp.HINT_INTERNATIONAL_ORGANISATION: False,
+}
 BASIS_LABELS = {
     BASIS_SAME_JURISDICTION: "same jurisdiction",
     BASIS_ADEQUACY: "adequacy",
@@ -168,22 +175,38 @@ def _engine_cell(
         source_jurisdiction=user_jurisdiction,
         destination_country=region.country,
         destination_jurisdiction=region.jurisdiction,
-        exporter=tp.PartyFacts("the user's controller", home_country, tp.CONTROLLER),
+        exporter=tp.PartyFacts(
+            "the user's controller", home_country, tp.CONTROLLER, jurisdiction=user_jurisdiction
+        ),
         importer=tp.PartyFacts(
             f"the operator of {region.slug}",
             region.country,
             tp.PROCESSOR,
-            hints=OPERATOR_HINTS,
+            scope=OPERATOR_FACTS,
+            jurisdiction=region.jurisdiction,
         ),
         data_categories=(),
         frequency=tp.RECURRING,
     )
     decision = tp.evaluate(facts, ms, on)
-    if decision.allowed and decision.basis == tp.BASIS_NONE_NEEDED:
+    if decision.allowed and not decision.transfer:
+        why = next(f for f in decision.findings if f.code.startswith("NOT_A_TRANSFER"))
+        if why.code != "NOT_A_TRANSFER":  # e.g. the UK under EU law until the end of 2020
+            return Cell(BASIS_SAME_JURISDICTION, why.code, why.message)
         return Cell(
             BASIS_SAME_JURISDICTION,
             "SAME_JURISDICTION",
             f"{region.slug} is in {user_jurisdiction}, the users' own jurisdiction: no transfer.",
+        )
+    if decision.allowed and decision.conditions:
+        # A verdict that holds only once someone confirms a fact is not a basis for routing
+        # every request: the route needs an approved transfer, where a DPO confirmed it.
+        first = decision.conditions[0]
+        return Cell(
+            None,
+            first.code,
+            f"Only conditionally: {first.message} Without an approved transfer confirming it, "
+            "no route.",
         )
     if decision.allowed and decision.basis == tp.BASIS_ADEQUACY:
         finding = next(f for f in decision.findings if f.code == "ADEQUACY_IN_FORCE")

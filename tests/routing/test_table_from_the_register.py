@@ -19,7 +19,7 @@ def regions_for(jurisdiction):
 def test_german_users_never_reach_us_east_without_a_basis(routed):
     assert "us-east" not in regions_for("EEA")
     cell = selectors.routing_table().cells["EEA"]["us-east"]
-    assert cell.basis is None and cell.code == "ADEQUACY_SCOPE_NOT_MET"
+    assert cell.basis is None and cell.code == "ADEQUACY_SCOPE_UNCONFIRMED"
 
 
 def test_an_approved_transfer_opens_us_east_and_ending_its_mechanism_closes_it(routed):
