@@ -3,6 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHECKOV := $(VENV)/checkov/bin/checkov
 
 .PHONY: run test install lint bench clean
 
@@ -12,12 +13,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
-install: $(STAMP)
+# checkov (scans the generated Terraform) lives in its own environment; its pin is the
+# `iac-scan` extra in pyproject.toml.
+$(CHECKOV): pyproject.toml $(STAMP)
+	@test -x $(VENV)/checkov/bin/python || $(BIN)/python -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet --upgrade pip
+	$(VENV)/checkov/bin/pip install --quiet "$$($(BIN)/python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["iac-scan"][0])')"
+	@touch $@
+
+install: $(STAMP) $(CHECKOV)
 
 run: $(STAMP)
 	@bash scripts/run.sh
 
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
