@@ -205,19 +205,30 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged when it finished, not when it started: a worker killed mid-task
+# leaves it in the queue. A killed pool process is noticed at once (reject_on_worker_lost
+# requeues its task); a whole worker killed leaves the message unacknowledged, and Redis
+# hands it to another worker after the visibility timeout: minutes, not Redis's default hour.
+# Tasks are idempotent (deliveries claim their outbox row), so a second run changes nothing.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=30)
+if CELERY_BROKER_URL.startswith("redis"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Each app adds its periodic work here; beat runs it (make run starts beat).
+# Each app adds its periodic work here; beat runs it (make run starts beat). Beat drops a tick
+# when the broker is down at that minute, so daily work is ticked every hour and runs once a
+# day, on the first tick past its hour that finds no record of today's run in the audit trail.
 CELERY_BEAT_SCHEDULE: dict = {
     "audit-verify-chain-nightly": {
         "task": "controlplane.audit.tasks.verify_chain",
-        "schedule": crontab(hour=3, minute=17),
+        "schedule": crontab(minute=17),  # verifies once a day from 03:00 UTC
     },
     "transfers-check-expiries-daily": {
         "task": "controlplane.transfers.tasks.check_expiries",
-        "schedule": crontab(hour=2, minute=5),
+        "schedule": crontab(minute=5),  # checks once a day from 02:00 UTC
     },
 }
 
@@ -237,6 +248,13 @@ BUNDLE_PUSH_ENABLED = env_bool("BUNDLE_PUSH_ENABLED", True)
 BUNDLE_HEAD_CACHE_SECONDS = env_int("BUNDLE_HEAD_CACHE_SECONDS", 300 if REDIS_URL else 5, minimum=1)
 AGENT_AUTH_CACHE_SECONDS = env_int("AGENT_AUTH_CACHE_SECONDS", 30, minimum=1)
 AGENT_LONG_POLL_MAX = env_int("AGENT_LONG_POLL_MAX", 30, minimum=0)
+# `make run` (scripts/run.sh) hands the demo its own addresses, so two copies on one machine
+# never talk to each other: the control plane's URL (from PORT) and the demo agents' listen
+# ports (free ports, or DEMO_AGENT_PORTS), in the order of distribution.demo.DEMO_AGENTS.
+DEMO_CONTROLPLANE_URL = env_str("DEMO_CONTROLPLANE_URL", "http://127.0.0.1:8000")
+DEMO_AGENT_PORTS = [
+    int(port) for port in env_list("DEMO_AGENT_PORTS", ["8701", "8702"]) if port.isdigit()
+]
 CELERY_BEAT_SCHEDULE.update(
     {
         "distribution-sweep-deliveries": {

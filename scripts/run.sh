@@ -10,6 +10,40 @@ VAR="${CONTROLPLANE_VAR_DIR:-var}"
 LOG="$VAR/log"
 mkdir -p "$LOG"
 
+# Ports: the web server's comes from PORT; the demo agents listen on free ports picked now (or
+# DEMO_AGENT_PORTS="p1,p2"), and learn the control plane's URL from this run, so a second copy
+# of `make run` on the same machine never pushes to, or polls, the first one's processes.
+port_taken() {
+  "$BIN/python" -c 'import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(0)
+sys.exit(1)' "$1"
+}
+if port_taken "$PORT"; then
+  echo "Port $PORT is already in use (by another program or another 'make run')." >&2
+  echo "Choose a free port with the PORT variable, e.g.: PORT=8010 make run" >&2
+  exit 1
+fi
+if [ -n "${DEMO_AGENT_PORTS:-}" ]; then
+  for agent_port in ${DEMO_AGENT_PORTS//,/ }; do
+    if port_taken "$agent_port"; then
+      echo "Port $agent_port (in DEMO_AGENT_PORTS=$DEMO_AGENT_PORTS) is already in use." >&2
+      echo "Change DEMO_AGENT_PORTS, or unset it to let make run pick free ports." >&2
+      exit 1
+    fi
+  done
+else
+  DEMO_AGENT_PORTS="$("$BIN/python" -c 'import socket
+sockets = [socket.socket() for _ in range(2)]
+for s in sockets:
+    s.bind(("127.0.0.1", 0))
+print(",".join(str(s.getsockname()[1]) for s in sockets))')"
+fi
+export DEMO_AGENT_PORTS DEMO_CONTROLPLANE_URL="http://127.0.0.1:$PORT"
+
 $BIN/python manage.py migrate --no-input -v 0
 $BIN/python manage.py seed_demo
 # Apps may add their own start-up steps (signing keys, agents) as scripts/run.d/*.sh
@@ -44,6 +78,7 @@ cat <<TXT
     dpo-eu (DPO for eu-central, eu-west)   dpo-uk (uk-south)   dpo-us (us-east, ap-northeast)
     ml-engineer   requester   auditor   admin (superuser, /admin/)
   API docs: http://127.0.0.1:$PORT/api/docs/     Logs: $LOG/
+  Demo agents (eu-central, us-east) listen on ports ${DEMO_AGENT_PORTS/,/ and }.
   Press Ctrl-C to stop.
 
 TXT

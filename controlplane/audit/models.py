@@ -45,6 +45,9 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, blank=True, editable=False)
     object_repr = models.CharField(max_length=200, blank=True, editable=False)
     data = models.JSONField(default=dict, encoder=DjangoJSONEncoder, editable=False)
+    # The slug of the region the event belongs to ("" for region-less events: mechanisms,
+    # parties, people, reference data). Hashed when set, so scoping cannot be altered silently.
+    region = models.CharField(max_length=50, blank=True, db_index=True, editable=False)
     previous_hash = models.CharField(max_length=64, unique=True, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
 
@@ -66,7 +69,11 @@ class AuditEvent(models.Model):
         raise AuditEventIsImmutable("Audit events cannot be deleted.")
 
     def canonical_content(self) -> bytes:
+        # "region" joins the hashed content only when set, so events recorded before the field
+        # existed keep their hashes.
+        extra = {"region": self.region} if self.region else {}
         return canonical_event_bytes(
+            **extra,
             sequence=self.sequence,
             occurred_at=self.occurred_at.isoformat(),
             actor_kind=self.actor_kind,

@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from datetime import time
 
 from controlplane.audit.models import GENESIS_HASH, AuditEvent
 
@@ -43,3 +44,12 @@ def verify_chain(*, batch_size: int = 2000) -> ChainVerdict:
         expected_sequence += 1
         checked += 1
     return ChainVerdict(True, checked)
+
+
+def daily_run_due(action: str, *, now, not_before: time) -> bool:
+    """Whether a once-a-day job is due: the clock has passed ``not_before`` (UTC) today and no
+    ``action`` event for today is in the trail yet. Beat ticks such jobs every hour; a tick
+    lost to an outage is caught up by the next one, and the rest do nothing."""
+    if now.time() < not_before:
+        return False
+    return not AuditEvent.objects.filter(action=action, data__day=now.date().isoformat()).exists()

@@ -1,6 +1,7 @@
 """The one way to write to the audit trail."""
 
 import json
+from datetime import time
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -18,15 +19,36 @@ def _describe(obj) -> tuple[str, str, str]:
     return f"{meta.app_label}.{meta.model_name}", str(obj.pk), str(obj)[:200]
 
 
-def record_event(*, actor, action: str, obj=None, data: dict | None = None) -> AuditEvent:
+def region_of(obj) -> str:
+    """The slug of the region an object belongs to, found the way the permission choke point
+    finds it: its model's ``region_path`` (``None``: the object is a region). Objects without
+    one (mechanisms, parties, people, reference data) belong to no region: ``""``."""
+    if obj is None or not hasattr(type(obj), "region_path"):
+        return ""
+    target = obj
+    if type(obj).region_path is not None:
+        for step in type(obj).region_path.split("__"):
+            target = getattr(target, step, None)
+            if target is None:
+                return ""
+    return getattr(target, "slug", "") or ""
+
+
+def record_event(
+    *, actor, action: str, obj=None, data: dict | None = None, region: str | None = None
+) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction.
 
     The chain head row is bumped with an UPDATE first: that takes the row lock on
     PostgreSQL (and the write lock on SQLite) before the previous hash is read,
     so two concurrent writers can never link to the same predecessor.
+
+    The event's region (hashed with it) scopes who may read it: ``region`` if given, else the
+    object's region (``region_of``).
     """
     who: Actor = actor_for(actor)
     object_type, object_id, object_repr = _describe(obj)
+    region = region_of(obj) if region is None else region
     # Store exactly what was hashed: a JSON round trip normalises dates, decimals, tuples.
     normalised = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
     with transaction.atomic():
@@ -46,9 +68,40 @@ def record_event(*, actor, action: str, obj=None, data: dict | None = None) -> A
             object_id=object_id,
             object_repr=object_repr,
             data=normalised,
+            region=region[:50],
             previous_hash=head.last_hash,
         )
         event.hash = event.compute_hash()
         event.save()
         AuditChainHead.objects.filter(pk=1).update(last_hash=event.hash)
     return event
+
+
+NIGHTLY_VERIFICATION = "audit.chain_verified"
+NIGHTLY_VERIFICATION_NOT_BEFORE = time(3, 0)
+
+
+def nightly_verification(*, now=None):
+    """Verify the whole chain once a day (the first hourly tick from 03:00 UTC) and record the
+    verdict in the trail, which is also how the next ticks know it ran. Returns the verdict,
+    or ``None`` when it is not due."""
+    from controlplane.audit.selectors import daily_run_due, verify_chain
+
+    now = now or timezone.now()
+    if not daily_run_due(
+        NIGHTLY_VERIFICATION, now=now, not_before=NIGHTLY_VERIFICATION_NOT_BEFORE
+    ):
+        return None
+    verdict = verify_chain()
+    record_event(
+        actor=Actor.system("audit"),
+        action=NIGHTLY_VERIFICATION,
+        data={
+            "day": now.date(),
+            "intact": verdict.intact,
+            "events_checked": verdict.events_checked,
+            "first_broken_sequence": verdict.first_broken_sequence,
+            "problem": verdict.problem,
+        },
+    )
+    return verdict

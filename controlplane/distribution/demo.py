@@ -14,9 +14,9 @@ from regions.agents import hash_token
 from regions.models import Agent, Region
 
 DEMO_AGENTS = [
-    # region, agent name, demo token, local listen port
-    ("eu-central", "eu-central-agent-1", "sva_demo-eu-central-token-for-local-runs-only", 8701),
-    ("us-east", "us-east-agent-1", "sva_demo-us-east-token-for-local-runs-only", 8702),
+    # region, agent name, demo token (listen ports come from settings.DEMO_AGENT_PORTS)
+    ("eu-central", "eu-central-agent-1", "sva_demo-eu-central-token-for-local-runs-only"),
+    ("us-east", "us-east-agent-1", "sva_demo-us-east-token-for-local-runs-only"),
 ]
 
 
@@ -29,15 +29,23 @@ def seed() -> None:
     root_public = signing.root_public_key_text()
     out = agent_dir()
     out.mkdir(parents=True, exist_ok=True)
-    for slug, name, token, port in DEMO_AGENTS:
+    ports = settings.DEMO_AGENT_PORTS
+    if len(ports) < len(DEMO_AGENTS):
+        raise ValueError(f"DEMO_AGENT_PORTS names {len(ports)} ports; the demo has "
+                         f"{len(DEMO_AGENTS)} agents.")
+    for (slug, name, token), port in zip(DEMO_AGENTS, ports, strict=False):
         region = Region.objects.filter(slug=slug).first()
         if region is None:
             continue
+        callback_url = f"http://127.0.0.1:{port}"
         agent = Agent.objects.filter(region=region, name=name).first()
         if agent is None:
             agent, _ = services.agent_enroll(
-                region=region, name=name, callback_url=f"http://127.0.0.1:{port}", poll_interval=10
+                region=region, name=name, callback_url=callback_url, poll_interval=10
             )
+        elif agent.callback_url != callback_url:  # this run listens elsewhere (audited)
+            agent.callback_url = callback_url
+            services.agent_update(agent=agent, by=None)
         if agent.token_hash != hash_token(token) and agent.revoked_at is None:
             with transaction.atomic():
                 Agent.objects.filter(pk=agent.pk).update(
@@ -53,7 +61,7 @@ def seed() -> None:
         (out / f"{slug}.toml").write_text(
             "\n".join(
                 [
-                    'url = "http://127.0.0.1:8000"',
+                    f'url = "{settings.DEMO_CONTROLPLANE_URL}"',
                     f'region = "{slug}"',
                     f'token_file = "{out / (slug + ".token")}"',
                     f'root_key = "{root_public}"',

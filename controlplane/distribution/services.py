@@ -116,20 +116,43 @@ def queue_deliveries(delivery_ids) -> None:
             log.warning("could not queue delivery %s (%s); the sweep will retry", pk, exc)
 
 
-def publish_region_on_commit(region) -> None:
-    """The listener for ``regions.services``: rebuild once the change has committed."""
-    region_pk = region.pk
+def _publish_on_commit_callback():
+    """A callback that publishes the regions gathered in its ``pending_region_ids``."""
+    region_ids: set[int] = set()
 
     def publish():
-        try:
-            publish_region(region=Region(pk=region_pk), reason="desired state changed")
-        except signing.KeyMaterialMissing as exc:
-            log.error("bundle for region %s not published: %s", region_pk, exc)
-        except Exception:  # noqa: BLE001 - the change is committed; the beat sweep publishes later
-            log.exception(
-                "bundle for region %s not published; ensure_current will retry", region_pk
-            )
+        for region_pk in sorted(region_ids):
+            try:
+                publish_region(region=Region(pk=region_pk), reason="desired state changed")
+            except signing.KeyMaterialMissing as exc:
+                log.error("bundle for region %s not published: %s", region_pk, exc)
+            except Exception:  # noqa: BLE001 - committed already; ensure_current publishes later
+                log.exception(
+                    "bundle for region %s not published; ensure_current will retry", region_pk
+                )
 
+    publish.pending_region_ids = region_ids
+    return publish
+
+
+def publish_region_on_commit(region) -> None:
+    """The listener for ``regions.services``: rebuild once the change has committed.
+
+    However many changes in one transaction touch a region (ending a mechanism that 10,000
+    transfers rely on), the region is rebuilt once, after the commit.
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        # Join a pending publish registered in this block or an enclosing one (its savepoints
+        # are all still open), so a rolled-back savepoint can never swallow this region.
+        open_savepoints = set(connection.savepoint_ids)
+        for savepoints, callback, *_ in connection.run_on_commit:
+            pending = getattr(callback, "pending_region_ids", None)
+            if pending is not None and savepoints <= open_savepoints:
+                pending.add(region.pk)
+                return
+    publish = _publish_on_commit_callback()
+    publish.pending_region_ids.add(region.pk)
     transaction.on_commit(publish)
 
 

@@ -16,11 +16,11 @@ class ModelRegistryConfig(AppConfig):
             region_panels.append(panels.region_panel)
 
         # A transfer that ends can take away the basis of a deployment into its destination.
-        from controlplane.modelregistry.services import on_transfer_ended
+        from controlplane.modelregistry.services import on_transfers_ended
         from controlplane.transfers.services import transfer_ended_listeners
 
-        if on_transfer_ended not in transfer_ended_listeners:
-            transfer_ended_listeners.append(on_transfer_ended)
+        if on_transfers_ended not in transfer_ended_listeners:
+            transfer_ended_listeners.append(on_transfers_ended)
 
         # The region's bundle carries its desired model versions (issue 5 reads them from here).
         if apps.is_installed("controlplane.distribution"):

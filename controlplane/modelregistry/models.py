@@ -305,6 +305,14 @@ class DeploymentApproval(models.Model):
     )
     retired_at = models.DateTimeField(null=True, blank=True)
     retire_reason = models.TextField(blank=True)
+    withdrawn_because = models.ForeignKey(
+        "transfers.TransferRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="withdrawn_deployments",
+        help_text="The ended transfer whose loss withdrew this deployment.",
+    )
 
     region_path = "region"
 

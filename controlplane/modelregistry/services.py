@@ -542,41 +542,96 @@ def _retire(approval: DeploymentApproval, *, by, reason: str, action: str, data=
         _desired_state_changed(approval.region)
 
 
-def deployments_recheck(*, region, by, reason: str) -> list[DeploymentApproval]:
-    """Run the cross-border check again for every approved deployment in ``region`` and
-    withdraw those it now blocks (a transfer they relied on ended). Returns the withdrawn.
+def deployments_recheck(
+    *, regions, by, reason, because=None
+) -> list[DeploymentApproval]:
+    """Run the cross-border check again for every approved deployment in ``regions`` (one
+    pass, one lock query) and withdraw those it now blocks (a transfer they relied on ended).
+    Returns the withdrawn, and records a notice to each affected region's DPOs.
 
-    Called inside the transaction that ended the transfer, so both commit together.
+    ``reason`` is a string or ``fn(region) -> str``; ``because`` is ``fn(region) -> transfer``
+    (the ended transfer that pointed at the region), kept on the withdrawn deployment so the
+    mechanism's impact page can list it. Called inside the transaction that ended the
+    transfers, so everything commits together.
     """
     withdrawn = []
-    approved = DeploymentApproval.objects.filter(
-        region=region, status=DeploymentStatus.APPROVED
-    ).order_by("pk")
-    for candidate in approved:
-        approval = _locked(candidate)
-        if approval.status != DeploymentStatus.APPROVED:
-            continue
+    approved = (
+        DeploymentApproval.objects.select_for_update(of=("self",))
+        .filter(region__in=[r.pk for r in regions], status=DeploymentStatus.APPROVED)
+        .select_related("version__model", "region__jurisdiction")
+        .order_by("pk")
+    )
+    for approval in approved:
         decision = check_deployment(version=approval.version, region=approval.region)
         if decision.allowed:
             continue
         _apply(approval, decision)
+        text = reason(approval.region) if callable(reason) else reason
+        cause = because(approval.region) if because else None
+        approval.withdrawn_because = cause
         _retire(
             approval,
             by=by,
-            reason=reason,
+            reason=text,
             action="deployment.withdrawn",
-            data={"codes": [f.code for f in decision.findings]},
+            data={"codes": [f.code for f in decision.findings], "because": str(cause or "")},
         )
         withdrawn.append(approval)
+    _notify_region_dpos(withdrawn, by=by)
     return withdrawn
 
 
-def on_transfer_ended(*, transfer, by) -> None:
-    """A transfer left effect: deployments into its destination region may have lost their basis."""
-    if transfer.destination_region_id is None:
-        return
+def _notify_region_dpos(withdrawn, *, by) -> None:
+    """Tell each region's DPOs what was withdrawn there. Until the notifications inbox exists
+    this is a region-scoped audit event naming the recipients (the DPO sees it in the trail)."""
+    from guardian.shortcuts import get_users_with_perms
+
+    by_region: dict = {}
+    for approval in withdrawn:
+        by_region.setdefault(approval.region, []).append(approval)
+    for region, approvals in by_region.items():
+        recipients = get_users_with_perms(
+            region, only_with_perms_in=["approve_deployments"], with_group_users=True
+        )
+        record_event(
+            actor=by,
+            action="deployment.withdrawal_notice",
+            obj=region,
+            data={
+                "region": region.slug,
+                "recipients": sorted(u.get_username() for u in recipients),
+                "withdrawn": [str(a) for a in approvals],
+                "because": sorted({str(a.withdrawn_because) for a in approvals if a.withdrawn_because}),
+            },
+        )
+
+
+def on_transfers_ended(*, transfers, by) -> None:
+    """Transfers left effect: deployments in every region they pointed at (the destination
+    region, or every region of the destination country) may have lost their basis."""
+    from regions.models import Region
+
+    causes: dict = {}  # region pk -> the first ended transfer pointing at it
+    regions: dict = {}
+    by_country: dict = {}
+    for transfer in transfers:
+        if transfer.destination_region_id:
+            regions.setdefault(transfer.destination_region_id, transfer.destination_region)
+            causes.setdefault(transfer.destination_region_id, transfer)
+        else:  # a transfer to a country points at every region of that country
+            by_country.setdefault(transfer.destination_country_id, transfer)
+    if by_country:
+        for region in Region.objects.filter(country_id__in=by_country).order_by("pk"):
+            regions.setdefault(region.pk, region)
+            causes.setdefault(region.pk, by_country[region.country_id])
+
+    def reason(region):
+        tr = causes[region.pk]
+        return f"{tr} is {tr.get_status_display().lower()}: {tr.end_reason}"
+
     deployments_recheck(
-        region=transfer.destination_region,
+        regions=list(regions.values()),
         by=by,
-        reason=f"{transfer} is {transfer.get_status_display().lower()}: {transfer.end_reason}",
+        reason=reason,
+        because=lambda region: causes[region.pk],
     )

@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 
+from controlplane.errors import NotAllowed
 from controlplane.transfers.models import Mechanism, Party, TransferRecord, TransferRequest
-from controlplane.transfers.services import mechanism_save
+from controlplane.transfers.services import may_end_mechanism, mechanism_save
 from controlplane.web.admin import ReadOnlyAdmin
 from regions.admin import AuditedModelAdmin
 
@@ -27,8 +29,26 @@ class MechanismAdmin(admin.ModelAdmin):
     autocomplete_fields = ["exporter", "importer", "to_country"]
     readonly_fields = ["status", "status_reason"]
 
+    def has_change_permission(self, request, obj=None):
+        # Changing a mechanism decides for every region relying on it (see may_end_mechanism).
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or may_end_mechanism(request.user, obj))
+
     def save_model(self, request, obj, form, change):
-        mechanism_save(mechanism=obj, by=request.user)
+        """Nothing here: the row and its many-to-many fields are saved together, through the
+        audited service, in ``save_related``."""
+
+    def save_related(self, request, form, formsets, change):
+        try:
+            mechanism_save(
+                mechanism=form.instance,
+                by=request.user,
+                categories=form.cleaned_data.get("categories"),
+                members=form.cleaned_data.get("members"),
+                reason="changed in the admin",
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(str(error)) from error
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -9,7 +9,6 @@ from controlplane.audit.actors import Actor
 from controlplane.transfers import policy as p
 from controlplane.transfers import services
 from controlplane.transfers.models import Mechanism, Party, TransferRecord, TransferRequest
-from controlplane.transfers.reference_data import load_reference_mechanisms
 from regions.models import Country, DataCategory, Jurisdiction, Region
 
 SEED = Actor.system("seed_demo")
@@ -60,7 +59,7 @@ def _mechanism(key, categories=None, members=None, **values):
 
 
 def seed() -> None:
-    load_reference_mechanisms(Mechanism, Jurisdiction, Country)
+    services.reference_mechanisms_sync(by=SEED)
     parties = {row[0]: _party(*row) for row in PARTIES}
     today = timezone.localdate()
     eea = Jurisdiction.objects.get(code="EEA")

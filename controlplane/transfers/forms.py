@@ -96,6 +96,13 @@ class MechanismEndForm(forms.Form):
     ends_on = forms.DateField(
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="First day it no longer applies (default: today).",
+        help_text="First day it no longer applies (default: today). Not before it began.",
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    backdated_because = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why backdated",
+        help_text="Required when the end lies more than 30 days in the past.",
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)

@@ -489,10 +489,21 @@ def adequacy_mechanisms(entries=None) -> list[p.AdequacyDecision]:
     return out
 
 
-def load_reference_mechanisms(Mechanism, Jurisdiction, Country) -> int:
-    """Create or update the reference adequacy decisions. Takes model classes so that a data
-    migration can pass its historical models. Idempotent; returns the number of rows written.
+def load_reference_mechanisms(Mechanism, Jurisdiction, Country, *, save=None) -> int:
+    """Create or update the reference adequacy decisions. Idempotent; returns the number of
+    rows written.
+
+    Takes model classes so that the data migration can pass its historical models (the
+    baseline every database starts from). Anywhere else rows go through ``save(row)``, which
+    is ``services.mechanism_save`` (audit event with a diff, dependents re-evaluated): use
+    ``services.reference_mechanisms_sync()``.
     """
+    historical = Mechanism.__module__ == "__fake__"
+    if save is None and not historical:
+        raise TypeError(
+            "Mechanism rows change only through services.mechanism_save: "
+            "call services.reference_mechanisms_sync()."
+        )
     jurisdictions = {j.code: j for j in Jurisdiction.objects.all()}
     countries = {c.code: c for c in Country.objects.all()}
     written = 0
@@ -526,7 +537,10 @@ def load_reference_mechanisms(Mechanism, Jurisdiction, Country) -> int:
             values["status"] = p.REVOKED  # an early migration's table; a later one corrects it
         row = Mechanism.objects.filter(key=e["key"]).first()
         if row is None:
-            Mechanism.objects.create(key=e["key"], status_reason=e["status_reason"], **values)
+            if save is None:
+                Mechanism.objects.create(key=e["key"], status_reason=e["status_reason"], **values)
+            else:
+                save(Mechanism(key=e["key"], status_reason=e["status_reason"], **values))
             written += 1
             continue
         # Status and end date belong to the DPOs once the row exists (they may end it).
@@ -536,6 +550,9 @@ def load_reference_mechanisms(Mechanism, Jurisdiction, Country) -> int:
         if changed:
             for k in changed:
                 setattr(row, k, values[k])
-            row.save()
+            if save is None:
+                row.save()
+            else:
+                save(row)
             written += 1
     return written

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.apps import apps
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -53,6 +54,25 @@ def request_for_page(user, pk: int) -> TransferRequest:
         .prefetch_related("data_categories")
         .get(pk=pk)
     )
+
+
+class NotYours(Exception):
+    """The person sees the request but does not decide on its region (a 403)."""
+
+
+def decidable_request(user, pk) -> TransferRequest:
+    """The request ``pk`` if ``user`` decides on its source region.
+
+    Raises ``NotYours`` when they can see it but not decide (403), and
+    ``TransferRequest.DoesNotExist`` when they cannot see it, whether or not it exists in a
+    region they cannot see (404): the error code reveals nothing.
+    """
+    found = restrict(TransferRequest.objects.all(), user, "approve_transfers").filter(pk=pk).first()
+    if found is not None:
+        return found
+    if visible_requests(user).filter(pk=pk).exists():
+        raise NotYours("Only a DPO of the source region decides this request.")
+    raise TransferRequest.DoesNotExist
 
 
 def dpo_queue(user, *, region=None, status="submitted", basis=None, special=None):
@@ -216,4 +236,67 @@ def dashboard_summary(user, *, on: date | None = None) -> dict:
         "violations": list(violations.select_related("source_region", "destination_country")[:10]),
         "violation_count": violations.count(),
         "expiring": expiring_mechanisms(on=on)[:10],
+    }
+
+
+def _split_visible(user, rows):
+    """(the rows ``user`` may see, how many others exist in regions they cannot see)."""
+    rows = list(rows)
+    if not rows:
+        return [], 0
+    seen = set(
+        restrict(TransferRequest.objects.filter(pk__in=[r.pk for r in rows]), user, "view")
+        .values_list("pk", flat=True)
+    )
+    shown = [r for r in rows if r.pk in seen]
+    return shown, len(rows) - len(shown)
+
+
+def mechanism_impact(user, mechanism) -> dict:
+    """The mechanism page: transfers relying on it now, transfers suspended when it ended and
+    the deployments withdrawn with them. Rows in regions the person cannot see are never
+    shown, and never silently dropped either: each list says how many more there are."""
+    related = ("source_region", "destination_country", "exporter", "importer")
+    relying = (
+        TransferRequest.objects.filter(policy_mechanism=mechanism)
+        .exclude(status__in=["rejected", "revoked", "expired", "suspended"])
+        .select_related(*related)
+    )
+    suspended = TransferRequest.objects.filter(suspended_because=mechanism).select_related(
+        *related
+    )
+    relying, relying_hidden = _split_visible(user, relying)
+    suspended, suspended_hidden = _split_visible(user, suspended)
+    withdrawn, withdrawn_all = [], None
+    if apps.is_installed("controlplane.modelregistry"):  # the app built on this one
+        DeploymentApproval = apps.get_model("modelregistry", "DeploymentApproval")
+        withdrawn_all = DeploymentApproval.objects.filter(
+            withdrawn_because__suspended_because=mechanism
+        )
+        withdrawn = list(
+            restrict(withdrawn_all, user, "view").select_related(
+                "version__model", "region", "withdrawn_because"
+            )
+        )
+    return {
+        "relying": relying,
+        "relying_hidden": relying_hidden,
+        "suspended": suspended,
+        "suspended_hidden": suspended_hidden,
+        "withdrawn": withdrawn,
+        "withdrawn_hidden": (withdrawn_all.count() - len(withdrawn)) if withdrawn_all else 0,
+    }
+
+
+def visible_preview(user, preview: dict) -> dict:
+    """``services.mechanism_end_preview`` narrowed to what ``user`` may see, with counts."""
+    suspended, suspended_hidden = _split_visible(user, preview["suspended"])
+    rebased, rebased_hidden = _split_visible(user, preview["rebased"])
+    return {
+        "on": preview["on"],
+        "suspended": suspended,
+        "suspended_hidden": suspended_hidden,
+        "rebased": rebased,
+        "rebased_hidden": rebased_hidden,
+        "regions": preview["regions"],
     }

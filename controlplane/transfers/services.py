@@ -8,7 +8,8 @@ field.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import dataclasses
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,7 +26,14 @@ from controlplane.decisions import (
     require_confirmed,
 )
 from controlplane.errors import ConflictError, DomainError, NotAllowed
-from controlplane.permissions import Role, can, ensure_may_change, has_role, is_auditor
+from controlplane.permissions import (
+    Role,
+    can,
+    ensure_may_change,
+    has_role,
+    is_auditor,
+    regions_for,
+)
 from controlplane.transfers import policy as p
 from controlplane.transfers.models import (
     IN_EFFECT,
@@ -36,6 +44,7 @@ from controlplane.transfers.models import (
     TransferStatus,
 )
 from controlplane.transfers.selectors import covering_requests, mechanism_set, today
+from regions.models import Country, Jurisdiction, Region
 
 SYSTEM = Actor.system("transfers")
 EXPIRY_WARNING_DAYS = 30
@@ -89,13 +98,18 @@ def facts_for(tr: TransferRequest, categories=None) -> p.TransferFacts:
     )
 
 
-def _apply_decision(tr: TransferRequest, decision: p.PolicyDecision, categories) -> None:
+def _apply_decision(
+    tr: TransferRequest, decision: p.PolicyDecision, categories, rows: dict | None = None
+) -> None:
     tr.is_transfer = decision.transfer
     tr.policy_allowed = decision.allowed
     tr.policy_basis = decision.basis or ""
-    tr.policy_mechanism = (
-        Mechanism.objects.get(key=decision.mechanism.key) if decision.mechanism else None
-    )
+    if decision.mechanism is None:
+        tr.policy_mechanism = None
+    elif rows is not None and decision.mechanism.key in rows:
+        tr.policy_mechanism = rows[decision.mechanism.key]
+    else:
+        tr.policy_mechanism = Mechanism.objects.get(key=decision.mechanism.key)
     tr.policy_findings = [f.as_dict() for f in decision.findings]
     tr.evaluated_at = timezone.now()
     tr.has_special_categories = any(
@@ -103,8 +117,12 @@ def _apply_decision(tr: TransferRequest, decision: p.PolicyDecision, categories)
     )
 
 
-def evaluate_request(tr: TransferRequest, *, on: date | None = None, mechanisms=None):
-    """Run the engine on a saved request and store its verdict on the row (caller saves)."""
+def evaluate_request(
+    tr: TransferRequest, *, on: date | None = None, mechanisms=None, rows: dict | None = None
+):
+    """Run the engine on a saved request and store its verdict on the row (caller saves).
+
+    ``rows`` (mechanism key -> row) spares a query per request when re-evaluating many."""
     categories = list(tr.data_categories.all())
     try:
         facts = facts_for(tr, categories)
@@ -113,7 +131,7 @@ def evaluate_request(tr: TransferRequest, *, on: date | None = None, mechanisms=
     decision = p.evaluate(
         facts, mechanisms or mechanism_set(), on or today(), tia_validity=tia_validity()
     )
-    _apply_decision(tr, decision, categories)
+    _apply_decision(tr, decision, categories, rows)
     return decision
 
 
@@ -134,21 +152,46 @@ def _region_changed(region) -> None:
         listener(region)
 
 
-def _regions_changed_on_commit(tr: TransferRequest) -> None:
-    """Both ends' bundles list the transfer: republish the source and a destination region."""
-    for region in filter(None, (tr.source_region, tr.destination_region)):
-        transaction.on_commit(lambda region=region: _region_changed(region))
+def destination_regions(tr: TransferRequest) -> list:
+    """Our regions at the receiving end: the destination region, or, for a transfer to a
+    country, every region in that country."""
+    if tr.destination_region_id:
+        return [tr.destination_region]
+    return list(Region.objects.filter(country_id=tr.destination_country_id).order_by("pk"))
 
 
-# Other apps re-check what relied on a transfer that just left effect (revoked, suspended,
-# expired): callables ``(*, transfer, by)`` run inside the same transaction, so what they
-# change commits, or rolls back, with the transfer's own change.
+def _regions_changed_on_commit(*transfers: TransferRequest) -> None:
+    """Both ends' bundles list a transfer: republish the source and every destination region.
+
+    The listener (bundle publishing) defers to the commit and builds each region once per
+    transaction, however many transfers touched it.
+    """
+    regions = {}
+    country_ids = set()
+    for tr in transfers:
+        regions[tr.source_region_id] = tr.source_region
+        if tr.destination_region_id:
+            regions[tr.destination_region_id] = tr.destination_region
+        else:
+            country_ids.add(tr.destination_country_id)
+    if country_ids:
+        regions.update({r.pk: r for r in Region.objects.filter(country_id__in=country_ids)})
+    for region in regions.values():
+        _region_changed(region)
+
+
+# Other apps re-check what relied on transfers that just left effect (revoked, suspended,
+# expired): callables ``(*, transfers, by)`` run inside the same transaction, so what they
+# change commits, or rolls back, with the transfers' own change. One call per batch: ending a
+# mechanism that many transfers rely on re-checks each affected region once.
 transfer_ended_listeners: list = []
 
 
-def _transfer_ended(tr: TransferRequest, by) -> None:
+def _transfers_ended(transfers, by) -> None:
+    if not transfers:
+        return
     for listener in transfer_ended_listeners:
-        listener(transfer=tr, by=by)
+        listener(transfers=list(transfers), by=by)
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,7 +290,7 @@ def transfer_request_create(
 
 def _locked(request: TransferRequest) -> TransferRequest:
     return (
-        TransferRequest.objects.select_for_update()
+        TransferRequest.objects.select_for_update(of=("self",))
         .select_related(
             "source_region__jurisdiction",
             "source_region__country",
@@ -432,7 +475,7 @@ def transfer_request_revoke(*, request: TransferRequest, by, reason: str) -> Tra
         tr.end_reason = reason
         tr.save()
         record_event(actor=by, action="transfer.revoked", obj=tr, data={"reason": reason})
-        _transfer_ended(tr, by)
+        _transfers_ended([tr], by)
         _regions_changed_on_commit(tr)
     return tr
 
@@ -443,31 +486,145 @@ def transfer_request_revoke(*, request: TransferRequest, by, reason: str) -> Tra
 
 
 def may_manage_mechanisms(user) -> bool:
-    """DPOs (and administrators) record and end mechanisms; auditors never."""
+    """DPOs (and administrators) record new mechanisms; auditors never."""
     if not getattr(user, "is_authenticated", False) or is_auditor(user):
         return False
-    return (
-        user.is_superuser or has_role(user, Role.DPO) or user.has_perm("transfers.change_mechanism")
-    )
+    return user.is_superuser or has_role(user, Role.DPO) or user.has_perm("transfers.add_mechanism")
 
 
-def mechanism_save(*, mechanism: Mechanism, by, categories=None, members=None) -> Mechanism:
-    """Create or change a mechanism (the admin and the seed use this)."""
+def regime_jurisdiction_id(mechanism: Mechanism) -> int | None:
+    """The jurisdiction whose law the mechanism serves: the one that adopted an adequacy
+    decision or approved BCRs, else the exporter's (EU SCCs: the EEA; the UK IDTA: GB)."""
+    if mechanism.from_jurisdiction_id:
+        return mechanism.from_jurisdiction_id
+    if mechanism.exporter_id:
+        return mechanism.exporter.country.jurisdiction_id
+    return None
+
+
+def may_end_mechanism(user, mechanism: Mechanism) -> bool:
+    """Ending or changing a mechanism decides for every region relying on it. Allowed to
+    superusers and to the DPOs (approvers of transfers) of a region whose transfers rely on it
+    or of a region of its regime; never to auditors."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if is_auditor(user):
+        return False
+    if user.is_superuser:
+        return True
+    deciding = regions_for(user, "approve_transfers")
+    regime = regime_jurisdiction_id(mechanism)
+    if regime is not None and deciding.filter(jurisdiction_id=regime).exists():
+        return True
+    return TransferRequest.objects.filter(
+        policy_mechanism=mechanism,
+        status__in=[*IN_EFFECT, TransferStatus.SUBMITTED],
+        source_region__in=deciding.values("pk"),
+    ).exists()
+
+
+def _ensure_may_end(by, mechanism: Mechanism) -> None:
+    if by is None or isinstance(by, Actor):
+        return  # the control plane itself (the daily check, the reference-data loader)
+    ensure_may_change(by)
+    if not may_end_mechanism(by, mechanism):
+        raise NotAllowed(
+            f"Only a DPO of the regions that rely on {mechanism.name}, or of the regions under "
+            "its regime, changes or ends it."
+        )
+
+
+_NOT_IN_DIFF = {"id", "created_at", "updated_at", "expiry_warned_on"}
+
+
+def mechanism_snapshot(mechanism: Mechanism) -> dict:
+    """A mechanism's recorded values, many-to-many fields included (as category keys and
+    party ids), in the shape the audit trail stores them."""
+    values = {
+        field.name: field.value_from_object(mechanism)
+        for field in Mechanism._meta.concrete_fields
+        if field.name not in _NOT_IN_DIFF
+    }
+    if mechanism.pk:
+        values["categories"] = sorted(mechanism.categories.values_list("key", flat=True))
+        values["members"] = sorted(mechanism.members.values_list("pk", flat=True))
+    return values
+
+
+def _diff(before: dict, after: dict) -> dict:
+    return {
+        key: {"from": before.get(key), "to": value}
+        for key, value in after.items()
+        if before.get(key) != value
+    }
+
+
+def mechanism_save(
+    *, mechanism: Mechanism, by, categories=None, members=None, reason: str = ""
+) -> Mechanism:
+    """Create or change a mechanism: the one write path for the admin, the seed and the
+    reference-data loader.
+
+    A change is a decision about every region relying on the mechanism: only those who may end
+    it may change it. The event carries a field-by-field diff (many-to-many fields included),
+    and every transfer relying on it is re-evaluated in the same transaction (an SCC whose TIA
+    turns to "do not transfer" suspends its transfers).
+    """
     creating = mechanism._state.adding
+    person = by is not None and not isinstance(by, Actor)
+    if person:
+        ensure_may_change(by)
+        if creating and not may_manage_mechanisms(by):
+            raise NotAllowed("Only a DPO records a transfer mechanism.")
     with transaction.atomic():
+        before = {}
+        if not creating:
+            stored = (
+                Mechanism.objects.select_for_update(of=("self",))
+                .select_related("exporter__country")
+                .get(pk=mechanism.pk)
+            )
+            _ensure_may_end(by, stored)
+            before = mechanism_snapshot(stored)
         mechanism.full_clean()
         mechanism.save()
         if categories is not None:
             mechanism.categories.set(categories)
         if members is not None:
             mechanism.members.set(members)
+        after = mechanism_snapshot(mechanism)
+        if creating:
+            record_event(actor=by, action="mechanism.created", obj=mechanism, data=after)
+            return mechanism
+        changes = _diff(before, after)
+        if not changes:
+            return mechanism
         record_event(
             actor=by,
-            action="mechanism.created" if creating else "mechanism.changed",
+            action="mechanism.changed",
             obj=mechanism,
-            data={"kind": mechanism.kind, "key": mechanism.key, "status": mechanism.status},
+            data={"key": mechanism.key, "changes": changes, "reason": reason},
+        )
+        reevaluate_dependents(
+            mechanism=mechanism,
+            by=by,
+            reason=f"{mechanism.name} changed ({', '.join(sorted(changes))}); no basis left.",
         )
     return mechanism
+
+
+def reference_mechanisms_sync(*, by=None) -> int:
+    """Load or update the reference adequacy decisions through ``mechanism_save`` (audited,
+    with a diff, dependents re-evaluated). Returns the number of rows written."""
+    from controlplane.transfers.reference_data import load_reference_mechanisms
+
+    by = by or Actor.system("reference-data")
+    return load_reference_mechanisms(
+        Mechanism,
+        Jurisdiction,
+        Country,
+        save=lambda row: mechanism_save(mechanism=row, by=by, reason="reference data updated"),
+    )
 
 
 def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, reason: str = ""):
@@ -478,9 +635,10 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
     on = on or today()
     outcome = {"suspended": [], "rebased": [], "refreshed": []}
     mechanisms = mechanism_set()
+    rows = {m.key: m for m in Mechanism.objects.all()}
     with transaction.atomic():
         dependents = (
-            TransferRequest.objects.select_for_update()
+            TransferRequest.objects.select_for_update(of=("self",))
             .filter(
                 policy_mechanism=mechanism,
                 status__in=[*IN_EFFECT, TransferStatus.SUBMITTED],
@@ -488,14 +646,16 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
             .select_related(
                 "source_region__jurisdiction",
                 "source_region__country",
+                "destination_region",
                 "destination_country__jurisdiction",
                 "exporter__country",
                 "importer__country",
             )
+            .prefetch_related("data_categories")
             .order_by("pk")
         )
         for tr in dependents:
-            decision = evaluate_request(tr, on=on, mechanisms=mechanisms)
+            decision = evaluate_request(tr, on=on, mechanisms=mechanisms, rows=rows)
             if tr.status == TransferStatus.SUBMITTED:
                 tr.save()
                 outcome["refreshed"].append(tr)
@@ -522,8 +682,68 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
                 obj=tr,
                 data={"mechanism": mechanism.key, "reason": tr.end_reason, **_decision_summary(tr)},
             )
-            _transfer_ended(tr, by)
-            _regions_changed_on_commit(tr)
+        # Once for the whole batch: deployments re-checked in one pass, regions published once.
+        _transfers_ended(outcome["suspended"], by)
+        _regions_changed_on_commit(*outcome["suspended"])
+    return outcome
+
+
+BACKDATE_WITHOUT_REASON_DAYS = 30
+
+
+def check_end_date(*, mechanism: Mechanism, ends_on: date, backdated_because: str = "") -> None:
+    """An end is never before the mechanism began, and an end far in the past (more than
+    ``BACKDATE_WITHOUT_REASON_DAYS``) needs a stated reason for backdating."""
+    if mechanism.valid_from and ends_on < mechanism.valid_from:
+        raise ValidationError(
+            {
+                "ends_on": f"The end ({ends_on}) cannot come before it began "
+                f"({mechanism.valid_from})."
+            }
+        )
+    limit = today() - timedelta(days=BACKDATE_WITHOUT_REASON_DAYS)
+    if ends_on < limit and not backdated_because:
+        raise ValidationError(
+            {
+                "backdated_because": f"The end ({ends_on}) is more than "
+                f"{BACKDATE_WITHOUT_REASON_DAYS} days in the past: say why it is backdated."
+            }
+        )
+
+
+def mechanism_end_preview(*, mechanism: Mechanism, status: str, ends_on: date | None = None):
+    """What ending ``mechanism`` would do, without writing anything: the transfers in effect
+    relying on it that would be suspended or moved to another basis (judged on the day it ends,
+    or today), and the regions whose deployments would then be re-checked."""
+    on = today()
+    ends_on = ends_on or on
+    rows = list(Mechanism.objects.with_relations())
+    current = next(m for m in rows if m.pk == mechanism.pk)
+    end = ends_on if not current.ends_on or ends_on < current.ends_on else current.ends_on
+    ended = dataclasses.replace(current.to_policy(), status=status, ends_on=end)
+    mechanisms = p.MechanismSet([*(m.to_policy() for m in rows if m.pk != current.pk), ended])
+    judged_on = max(on, end)
+    outcome = {"suspended": [], "rebased": [], "on": judged_on, "regions": []}
+    dependents = (
+        TransferRequest.objects.filter(policy_mechanism=current, status__in=IN_EFFECT)
+        .select_related(
+            "source_region__jurisdiction",
+            "source_region__country",
+            "destination_region",
+            "destination_country__jurisdiction",
+            "exporter__country",
+            "importer__country",
+        )
+        .prefetch_related("data_categories")
+        .order_by("pk")
+    )
+    for tr in dependents:
+        decision = p.evaluate(facts_for(tr), mechanisms, judged_on)
+        outcome["rebased" if decision.allowed else "suspended"].append(tr)
+    regions = {}
+    for tr in outcome["suspended"]:
+        regions.update({r.pk: r for r in destination_regions(tr)})
+    outcome["regions"] = sorted(regions.values(), key=lambda r: r.slug)
     return outcome
 
 
@@ -534,36 +754,71 @@ def mechanism_end(
     status: str,
     reason: str,
     ends_on: date | None = None,
+    backdated_because: str = "",
 ):
     """Revoke, suspend or expire a mechanism and deal with everything that relied on it."""
     if by is not None and not isinstance(by, Actor):
         ensure_may_change(by)
-        if not may_manage_mechanisms(by):
-            raise NotAllowed("Only a DPO ends a transfer mechanism.")
     if status not in (p.SUSPENDED, p.REVOKED, p.EXPIRED):
         raise ValidationError({"status": "End a mechanism as suspended, revoked or expired."})
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why the mechanism ends."})
+    backdated_because = (backdated_because or "").strip()
     ends_on = ends_on or today()
     with transaction.atomic():
-        m = Mechanism.objects.select_for_update().get(pk=mechanism.pk)
+        m = (
+            Mechanism.objects.select_for_update(of=("self",))
+            .select_related("exporter__country")
+            .get(pk=mechanism.pk)
+        )
+        _ensure_may_end(by, m)
         if m.status != p.IN_FORCE:
             raise ConflictError(f"{m.name} is already {m.get_status_display().lower()}.")
+        check_end_date(mechanism=m, ends_on=ends_on, backdated_because=backdated_because)
         m.status = status
         m.ends_on = ends_on if not m.ends_on or ends_on < m.ends_on else m.ends_on
         m.status_reason = reason
+        m.full_clean()
         m.save()
         record_event(
             actor=by,
             action=f"mechanism.{status}",
             obj=m,
-            data={"key": m.key, "ends_on": m.ends_on, "reason": reason},
+            data={
+                "key": m.key,
+                "ends_on": m.ends_on,
+                "reason": reason,
+                **({"backdated_because": backdated_because} if backdated_because else {}),
+            },
         )
         # Dependents are judged as of today: with an end date still ahead they keep their
         # basis until then, and the daily check suspends them on that day.
         outcome = reevaluate_dependents(mechanism=m, by=by, on=today(), reason="")
     return m, outcome
+
+
+DAILY_CHECK = "transfers.daily_check"
+DAILY_CHECK_NOT_BEFORE = time(2, 0)
+
+
+def daily_check(*, now: datetime | None = None) -> dict | None:
+    """``check_expiries`` once a day: on the first hourly tick from 02:00 UTC that finds no
+    record of today's run. Every step of the check is idempotent (an ended mechanism is not
+    ended again, a warning is not repeated, an expired request is skipped), so a tick that
+    runs it twice changes nothing; ``check_expiries(on=today)`` also covers days missed."""
+    from controlplane.audit.selectors import daily_run_due
+
+    now = now or timezone.now()
+    if not daily_run_due(DAILY_CHECK, now=now, not_before=DAILY_CHECK_NOT_BEFORE):
+        return None
+    summary = check_expiries(on=timezone.localdate(now))
+    record_event(
+        actor=SYSTEM,
+        action=DAILY_CHECK,
+        data={"day": now.date(), **{key: len(value) for key, value in summary.items()}},
+    )
+    return summary
 
 
 def check_expiries(*, on: date | None = None, warn_days: int = EXPIRY_WARNING_DAYS) -> dict:
@@ -627,7 +882,7 @@ def check_expiries(*, on: date | None = None, warn_days: int = EXPIRY_WARNING_DA
             locked.end_reason = f"The approval expired on {locked.expires_on.isoformat()}."
             locked.save()
             record_event(actor=SYSTEM, action="transfer.expired", obj=locked)
-            _transfer_ended(locked, SYSTEM)
+            _transfers_ended([locked], SYSTEM)
             _regions_changed_on_commit(locked)
         summary["expired_requests"].append(tr.pk)
     return summary

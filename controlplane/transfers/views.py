@@ -1,5 +1,6 @@
 """Transfer register pages. Thin: read through selectors, write through services."""
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -144,14 +145,14 @@ def detail(request, pk):
 
 
 def _decidable(request, pk) -> TransferRequest:
-    """The request, if the user may decide on its region; 403 if it exists but they may not."""
-    qs = restrict(TransferRequest.objects.all(), request.user, "approve_transfers")
-    tr = qs.filter(pk=pk).first()
-    if tr is None:
-        if TransferRequest.objects.filter(pk=pk).exists():
-            raise PermissionDenied("Only a DPO of the source region decides this request.")
-        raise Http404("No such transfer request.")
-    return tr
+    """The request, if the user may decide on its region: 403 if they can see it but not
+    decide, 404 if they cannot see it (whether it exists elsewhere is not theirs to learn)."""
+    try:
+        return selectors.decidable_request(request.user, pk)
+    except selectors.NotYours as error:
+        raise PermissionDenied(str(error)) from None
+    except TransferRequest.DoesNotExist:
+        raise Http404("No such transfer request.") from None
 
 
 def _run(request, tr, action, success):
@@ -261,40 +262,71 @@ def mechanisms(request):
     )
 
 
-def mechanism_detail(request, pk):
+def mechanism_detail(request, pk, end_form=None, status=200):
     m = get_object_or_404(Mechanism.objects.with_relations(), pk=pk)
-    visible = restrict(TransferRequest.objects.all(), request.user, "view")
-    related = ("source_region", "destination_country", "exporter", "importer")
     return render(
         request,
         "transfers/mechanism_detail.html",
         {
             "m": m,
-            "relying": visible.filter(policy_mechanism=m)
-            .exclude(status__in=["rejected", "revoked", "expired", "suspended"])
-            .select_related(*related),
-            "impact": visible.filter(suspended_because=m).select_related(*related),
-            "end_form": MechanismEndForm(),
-            "may_end": services.may_manage_mechanisms(request.user) and m.status == p.IN_FORCE,
+            "impact": selectors.mechanism_impact(request.user, m),
+            "end_form": end_form or MechanismEndForm(),
+            "may_end": m.status == p.IN_FORCE and services.may_end_mechanism(request.user, m),
             "tia_expires_on": m.tia_expires_on(),
         },
+        status=status,
     )
 
 
 @require_POST
 def mechanism_end(request, pk):
-    m = get_object_or_404(Mechanism, pk=pk)
+    """Two steps: the first POST shows the impact again and asks for confirmation; the second
+    (``confirm``) ends the mechanism."""
+    m = get_object_or_404(Mechanism.objects.select_related("exporter__country"), pk=pk)
+    if not services.may_end_mechanism(request.user, m):
+        raise PermissionDenied(
+            "Only a DPO of the regions that rely on it, or of the regions under its regime, "
+            "ends this mechanism."
+        )
     form = MechanismEndForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose how the mechanism ends and give a reason.")
-        return redirect(m)
+        return mechanism_detail(request, pk, end_form=form, status=400)
+    data = form.cleaned_data
+    if not data["confirm"]:
+        try:
+            services.check_end_date(
+                mechanism=m,
+                ends_on=data["ends_on"] or selectors.today(),
+                backdated_because=data["backdated_because"],
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return mechanism_detail(request, pk, end_form=form, status=400)
+        preview = services.mechanism_end_preview(
+            mechanism=m, status=data["status"], ends_on=data["ends_on"]
+        )
+        confirm = MechanismEndForm(initial={**data, "confirm": True})
+        for field in confirm.fields.values():
+            field.widget = forms.HiddenInput()
+        return render(
+            request,
+            "transfers/mechanism_end_confirm.html",
+            {
+                "m": m,
+                "form": confirm,
+                "data": data,
+                "preview": selectors.visible_preview(request.user, preview),
+            },
+        )
     try:
         _, outcome = services.mechanism_end(
             mechanism=m,
             by=request.user,
-            status=form.cleaned_data["status"],
-            reason=form.cleaned_data["reason"],
-            ends_on=form.cleaned_data["ends_on"],
+            status=data["status"],
+            reason=data["reason"],
+            ends_on=data["ends_on"],
+            backdated_because=data["backdated_because"],
         )
     except NotAllowed as error:
         raise PermissionDenied(str(error)) from error
@@ -304,7 +336,7 @@ def mechanism_end(request, pk):
     messages.success(
         request,
         f"{m.name} ended: {len(outcome['suspended'])} transfer(s) suspended, "
-        f"{len(outcome['rebased'])} moved to another basis.",
+        f"{len(outcome['rebased'])} moved to another basis (counted in every region).",
     )
     return redirect(m)
 

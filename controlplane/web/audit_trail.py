@@ -10,10 +10,36 @@ from datetime import datetime
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import render
 
 from controlplane.audit.models import ActorKind, AuditEvent
-from controlplane.permissions import Role, has_role
+from controlplane.permissions import Role, has_role, regions_for, sees_every_region
+
+# Region-less events a DPO reads: the shared register everyone works from (mechanisms, parties,
+# jurisdictions, countries, data categories). Events about people, roles and the system (user
+# changes, role grants outside a region, chain verification) are for auditors and superusers.
+SHARED_REGISTER = (
+    "transfers.mechanism",
+    "transfers.party",
+    "regions.jurisdiction",
+    "regions.country",
+    "regions.datacategory",
+)
+
+
+def visible_events(user):
+    """The events ``user`` may read: everything for superusers and auditors; for everyone
+    else the events of the regions they may view, plus the shared register's region-less
+    events. Events recorded before events carried a region are region-less: they stay hidden
+    from DPOs unless they belong to the shared register."""
+    events = AuditEvent.objects.all()
+    if sees_every_region(user):
+        return events
+    return events.filter(
+        Q(region__in=regions_for(user, "view").values("slug"))
+        | Q(region="", object_type__in=SHARED_REGISTER)
+    )
 
 
 class AuditFilterForm(forms.Form):
@@ -48,11 +74,11 @@ def filter_events(queryset, data: dict):
 
 
 def event_list(request):
-    """The audit trail. Open to DPOs, auditors and administrators (it spans all regions)."""
+    """The audit trail, scoped like everything else. Open to DPOs, auditors and administrators."""
     if not (request.user.is_superuser or has_role(request.user, Role.AUDITOR, Role.DPO)):
         raise PermissionDenied("The audit trail is open to DPOs and auditors.")
     form = AuditFilterForm(request.GET or None)
-    events = AuditEvent.objects.all()
+    events = visible_events(request.user)
     if form.is_valid():
         events = filter_events(events, form.cleaned_data)
     page = Paginator(events, 50).get_page(request.GET.get("page"))

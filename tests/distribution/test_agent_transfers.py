@@ -6,9 +6,9 @@ from controlplane.distribution import services
 from controlplane.distribution.models import ConfigBundle
 from controlplane.transfers import policy as tp
 from controlplane.transfers import services as transfer_services
-from controlplane.transfers.models import Mechanism, Party, TransferRecord
-from controlplane.transfers.reference_data import load_reference_mechanisms
-from regions.models import Country, DataCategory, Jurisdiction
+from controlplane.transfers.models import Party, TransferRecord
+from controlplane.transfers.services import reference_mechanisms_sync
+from regions.models import Country, DataCategory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ URL = "/api/v1/agent/transfers"
 @pytest.fixture
 def approved(estate, bundle_keys, django_capture_on_commit_callbacks):
     """eu-central -> us-east under the EU-US DPF adequacy decision, approved by the EU DPO."""
-    load_reference_mechanisms(Mechanism, Jurisdiction, Country)
+    reference_mechanisms_sync()
     de, us = Country.objects.get(code="DE"), Country.objects.get(code="US")
     exporter = Party.objects.create(
         name="Acme GmbH", country=de, role=tp.CONTROLLER, hints=["commercial_organisation"]

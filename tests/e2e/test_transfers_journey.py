@@ -7,15 +7,15 @@ from django.utils import timezone
 
 from controlplane.transfers import policy as p
 from controlplane.transfers.models import Mechanism, Party, TransferRequest
-from controlplane.transfers.reference_data import load_reference_mechanisms
-from regions.models import Country, Jurisdiction
+from controlplane.transfers.services import reference_mechanisms_sync
+from regions.models import Country
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def parties(estate):
-    load_reference_mechanisms(Mechanism, Jurisdiction, Country)
+    reference_mechanisms_sync()
     acme = Party.objects.create(
         name="Acme GmbH", country=Country.objects.get(code="DE"), role="controller"
     )

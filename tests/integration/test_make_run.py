@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from pathlib import Path
 
@@ -50,18 +51,50 @@ def _group_alive(pgid: int) -> bool:
     return any(not line.strip().startswith("Z") for line in result.stdout.splitlines())
 
 
-def test_run_script_serves_the_product_and_ctrl_c_stops_everything(tmp_path):
-    port = _free_port()
+def _newcomer_env(tmp_path, port, **extra) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
         # A newcomer's shell: none of the suite's own settings, no services.
         if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY"}
-        and not key.startswith(("DJANGO_", "SECURE_", "SESSION_", "CSRF_", "ALLOWED_"))
+        and not key.startswith(("DJANGO_", "SECURE_", "SESSION_", "CSRF_", "ALLOWED_", "DEMO_"))
     }
     env.update(
         {"PORT": str(port), "CONTROLPLANE_VAR_DIR": str(tmp_path / "var"), "VENV": str(VENV)}
     )
+    env.update(extra)
+    return env
+
+
+def _agent_configs(var: Path) -> dict:
+    configs = {}
+    for path in sorted((var / "agents").glob("*.toml")):
+        configs[path.stem] = tomllib.loads(path.read_text())
+    return configs
+
+
+@pytest.mark.parametrize("variable", ["PORT", "DEMO_AGENT_PORTS"])
+def test_a_busy_port_gets_a_message_naming_it_and_the_variable_to_change(tmp_path, variable):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        if variable == "PORT":
+            env = _newcomer_env(tmp_path, busy)
+        else:
+            env = _newcomer_env(tmp_path, _free_port(), DEMO_AGENT_PORTS=f"{_free_port()},{busy}")
+        result = subprocess.run(
+            ["bash", "scripts/run.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"Port {busy}" in result.stderr and variable in result.stderr, result.stderr
+    assert not (tmp_path / "var" / "log" / "web.log").exists()  # nothing was started
+
+
+def test_run_script_serves_the_product_and_ctrl_c_stops_everything(tmp_path):
+    port = _free_port()
+    env = _newcomer_env(tmp_path, port)
     output = open(tmp_path / "run.out", "wb")
     started = time.monotonic()
     process = subprocess.Popen(
@@ -97,8 +130,16 @@ def test_run_script_serves_the_product_and_ctrl_c_stops_everything(tmp_path):
             time.sleep(0.5)
         assert "dpo-eu" in text and f"http://127.0.0.1:{port}/" in text
 
-        # The two demo agents (listening on 8701 and 8702) receive and apply their bundles.
-        for agent_port in (8701, 8702):
+        # The demo agents talk to this run only: its URL, and free ports of their own (never the
+        # fixed 8701/8702 two copies would share), which is where this run pushes to them.
+        configs = _agent_configs(tmp_path / "var")
+        assert set(configs) == {"eu-central", "us-east"}
+        agent_ports = []
+        for config in configs.values():
+            assert config["url"] == f"http://127.0.0.1:{port}"
+            agent_ports.append(int(config["listen"].rpartition(":")[2]))
+        assert len(set(agent_ports)) == 2 and not set(agent_ports) & {8701, 8702, port}
+        for agent_port in agent_ports:
             applied = None
             while time.monotonic() < deadline:
                 applied = _json(f"http://127.0.0.1:{agent_port}/status").get("applied_version")

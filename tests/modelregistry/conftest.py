@@ -9,8 +9,8 @@ import pytest
 from controlplane.modelregistry import services
 from controlplane.transfers import policy as tp
 from controlplane.transfers import services as transfer_services
-from controlplane.transfers.models import Mechanism, Party
-from controlplane.transfers.reference_data import load_reference_mechanisms
+from controlplane.transfers.models import Party
+from controlplane.transfers.services import reference_mechanisms_sync
 from regions.models import Country, DataCategory, Jurisdiction
 
 _digests = count(1)
@@ -75,7 +75,7 @@ def estate_regions(estate):
 def approved_transfer(estate):
     """approved_transfer(categories) -> an approved request eu-central -> us-east, made and
     decided through the transfer register's own services (EU-US DPF adequacy)."""
-    load_reference_mechanisms(Mechanism, Jurisdiction, Country)
+    reference_mechanisms_sync()
     exporter = Party.objects.create(
         name="Acme GmbH",
         country=Country.objects.get(code="DE"),

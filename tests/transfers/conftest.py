@@ -10,8 +10,8 @@ from controlplane.audit.actors import Actor
 from controlplane.transfers import policy as p
 from controlplane.transfers import services
 from controlplane.transfers.models import Mechanism, Party
-from controlplane.transfers.reference_data import load_reference_mechanisms
-from regions.models import Country, DataCategory, Jurisdiction
+from controlplane.transfers.services import reference_mechanisms_sync
+from regions.models import Country, DataCategory
 
 TEST_ACTOR = Actor.system("tests")
 
@@ -25,7 +25,7 @@ def fast_password_hashing(settings):
 @pytest.fixture
 def mechanisms(estate):
     """Reference adequacy decisions (a flushed transactional database lost them)."""
-    load_reference_mechanisms(Mechanism, Jurisdiction, Country)
+    reference_mechanisms_sync()
 
 
 def _party(name, country, role, certs=(), hints=("commercial_organisation",)):

@@ -136,14 +136,15 @@ def test_evaluate_does_not_reveal_regions_the_user_cannot_see(world, client):
 # --- UI: region scope, four eyes, auditors ---------------------------------------------------
 
 
-def test_dpo_of_another_region_gets_403_and_the_request_is_unchanged(new_request, world, client):
+def test_dpo_of_another_region_gets_404_and_the_request_is_unchanged(new_request, world, client):
+    """dpo-us cannot see eu-central: 404, like a request that does not exist (issue 13.6)."""
     tr = new_request()
     client.force_login(world.estate.dpo_us)
-    assert client.post(f"/transfers/{tr.pk}/approve/").status_code == 403
-    assert client.post(f"/transfers/{tr.pk}/reject/", {"reason": "x"}).status_code == 403
+    assert client.post(f"/transfers/{tr.pk}/approve/").status_code == 404
+    assert client.post(f"/transfers/{tr.pk}/reject/", {"reason": "x"}).status_code == 404
     assert client.get(f"/transfers/{tr.pk}/").status_code == 404
     api = client.post(f"/api/v1/transfers/requests/{tr.pk}/approve/", {}, "application/json")
-    assert api.status_code == 403
+    assert api.status_code == 404
     tr.refresh_from_db()
     assert tr.status == "submitted" and tr.decided_by is None
     assert f'data-request="{tr.pk}"' not in client.get("/transfers/").content.decode()
@@ -338,7 +339,7 @@ def test_mechanism_pages_and_end_form(world, client):
     assert 'data-mechanism="eu-us-privacy-shield"' in listing and "verify" in listing
     response = client.post(
         f"/transfers/mechanisms/{world.scc.pk}/end/",
-        {"status": "revoked", "reason": "Contract terminated"},
+        {"status": "revoked", "reason": "Contract terminated", "confirm": "1"},
         follow=True,
     )
     assert response.status_code == 200

@@ -87,13 +87,12 @@ class TransferRequestViewSet(
         serializer.instance = services.transfer_request_create(by=self.request.user, **d)
 
     def _decidable(self, pk):
-        tr = restrict(TransferRequest.objects.all(), self.request.user, "approve_transfers")
-        found = tr.filter(pk=pk).first()
-        if found is None:
-            if TransferRequest.objects.filter(pk=pk).exists():
-                raise PermissionDenied("Only a DPO of the source region decides this request.")
-            raise Http404
-        return found
+        try:
+            return selectors.decidable_request(self.request.user, pk)
+        except selectors.NotYours as error:
+            raise PermissionDenied(str(error)) from None
+        except TransferRequest.DoesNotExist:
+            raise Http404 from None
 
     def _answer(self, tr):
         """The committed request as it is now; if reading it back fails, what the service
