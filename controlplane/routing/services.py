@@ -9,7 +9,7 @@ from controlplane.errors import NotAllowed
 from controlplane.permissions import can, ensure_may_change
 from controlplane.routing.models import ServedModel
 from regions import services as region_services
-from regions.models import InferenceEndpoint, Region
+from regions.models import InferenceEndpoint
 
 ROUTING_FIELDS = ("serves_traffic", "priority", "latency_hint_ms", "log_store")
 
@@ -27,12 +27,9 @@ def _facts(endpoint: InferenceEndpoint) -> dict:
     }
 
 
-def routing_changed() -> None:
-    """Every region's bundle carries the whole table: tell the publishers about each region.
-    (Publishing runs after the commit, once per region per transaction, and stores nothing
-    when a region's content did not change.)"""
-    for region in Region.objects.order_by("pk"):
-        region_services._notify_region_changed(region)
+def routing_changed(endpoint: InferenceEndpoint) -> None:
+    """Tell the publishers; the routing listener spreads it to every region's bundle."""
+    region_services._notify_region_changed(endpoint.region)
 
 
 def endpoint_routing_update(
@@ -82,5 +79,5 @@ def endpoint_routing_update(
             record_event(
                 actor=by, action="inferenceendpoint.routing_changed", obj=endpoint, data=diff
             )
-            routing_changed()
+            routing_changed(endpoint)
     return endpoint

@@ -8,16 +8,15 @@ import pytest
 from controlplane.routing import demo as routing_demo
 from controlplane.transfers import policy as p
 from controlplane.transfers import services as transfer_services
-from controlplane.transfers.models import Mechanism, Party
-from controlplane.transfers.reference_data import load_reference_mechanisms
-from regions.models import Country, DataCategory, Jurisdiction
+from controlplane.transfers.models import Party
+from regions.models import Country, DataCategory
 
 
 @pytest.fixture
 def routed(estate):
     """The demo estate; every scoring endpoint logs to its event lake and takes e-mail and
     name; reference adequacy decisions loaded."""
-    load_reference_mechanisms(Mechanism, Jurisdiction, Country)
+    transfer_services.reference_mechanisms_sync()
     routing_demo.seed()
     cats = {c.key: c for c in DataCategory.objects.filter(key__startswith="user.")}
     acme = Party.objects.create(
@@ -54,3 +53,6 @@ def routed(estate):
     return SimpleNamespace(
         estate=estate, categories=cats, approved_transfer=approved_transfer, **vars(estate)
     )
+
+
+from tests.distribution.conftest import bundle_keys  # noqa: E402, F401 - shared fixture
