@@ -57,6 +57,12 @@ def build_world(seed: int = 7):
         certs = set()
         if country == "US" and rnd.random() < 0.5:
             certs.add(p.CERT_EU_US_DPF)
+        # Some importers' scope is stated (yes or no), the rest is left open (a condition).
+        scope = {}
+        if rnd.random() < 0.3:
+            scope[rnd.choice([p.CERT_EU_US_DPF, p.HINT_APPI_OPERATOR, p.HINT_AUTOMATED])] = (
+                rnd.random() < 0.5
+            )
         importers.append(
             p.PartyFacts(
                 f"Importer {i}",
@@ -65,6 +71,8 @@ def build_world(seed: int = 7):
                 frozenset(certs),
                 frozenset({p.HINT_COMMERCIAL}) if rnd.random() < 0.7 else frozenset(),
                 id=1000 + i,
+                scope=scope,
+                jurisdiction=ref.jurisdiction_of(country),
             )
         )
     pairs = []
@@ -110,6 +118,9 @@ def build_world(seed: int = 7):
                 bcr_type=rnd.choice(p.ROLES),
                 jurisdiction="EEA",
                 members=tuple(p.PartyRef(m.name, m.country, m.id) for m in members),
+                categories=frozenset({"user"}) if i % 2 else frozenset(),
+                tia_on=date(2026, 6, 1),
+                tia_outcome=p.TIA_NO_CONCERNS,
             )
         )
 
@@ -134,6 +145,7 @@ def build_world(seed: int = 7):
                 derogation=rnd.choice([None, None, None, "explicit_consent", "legal_claims"]),
             )
         )
+    nuage = p.PartyFacts("Nuage SA", "FR", p.PROCESSOR, id=9999, jurisdiction="EEA")
     intra = [
         p.TransferFacts(
             source_country="DE",
@@ -141,7 +153,7 @@ def build_world(seed: int = 7):
             destination_country="FR",
             destination_jurisdiction="EEA",
             exporter=exporters[0],
-            importer=importers[0],
+            importer=nuage,
             data_categories=("user.contact.email",),
         )
         for _ in range(N)
@@ -169,7 +181,9 @@ def part1() -> None:
         bases[d.basis or "blocked"] = bases.get(d.basis or "blocked", 0) + 1
     print("Part 1: policy engine")
     print(f"  mechanisms: {len(mechanisms)}  requests: {N}  on: {ON}")
+    conditional = sum(bool(d.conditions) for d in decisions)
     print(f"  outcomes: {transfers} transfers, {allowed} allowed; by basis: {bases}")
+    print(f"  allowed with conditions for the approving DPO: {conditional}")
     print(f"  baseline (intra-EEA short path): {N / base_s:12,.0f} evaluations/s")
     print(f"  full evaluation (indexed set):   {N / full_s:12,.0f} evaluations/s")
     print(f"  full evaluation (plain list):    {1000 / raw_s:12,.0f} evaluations/s")

@@ -34,7 +34,7 @@ The engine says whether a human approval is *possible*, and why; it never replac
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 
 # --------------------------------------------------------------------------------------------
@@ -552,19 +552,34 @@ class BCR(Mechanism):
     tia_on: date | None = None
     tia_outcome: str | None = None
     tia_valid_until: date | None = None
+    # Lookup sets for has_member (built once; evaluations check membership often).
+    _ids: frozenset = field(init=False, default=frozenset(), repr=False, compare=False)
+    _names: frozenset = field(init=False, default=frozenset(), repr=False, compare=False)
+    _names_without_id: frozenset = field(init=False, default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self):
         if self.bcr_type not in ROLES:
             raise ValueError(f"bcr_type must be one of {ROLES}")
         _set(self, "members", tuple(self.members))
         _set(self, "categories", _frozen(self.categories))
+        _set(self, "_ids", frozenset(m.id for m in self.members if m.id is not None))
+        _set(self, "_names", frozenset(_norm(m.name, m.country) for m in self.members))
+        _set(
+            self,
+            "_names_without_id",
+            frozenset(_norm(m.name, m.country) for m in self.members if m.id is None),
+        )
 
     @property
     def countries(self) -> frozenset[str]:
         return frozenset(m.country for m in self.members)
 
     def has_member(self, party: PartyFacts) -> bool:
-        return any(m.matches(party) for m in self.members)
+        """As ``any(m.matches(party) for m in self.members)``, in constant time."""
+        key = _norm(party.name, party.country)
+        if party.id is None:
+            return key in self._names
+        return party.id in self._ids or key in self._names_without_id
 
     def tia_expires_on(self, validity: timedelta = TIA_DEFAULT_VALIDITY) -> date | None:
         if self.tia_on is None:
@@ -588,6 +603,8 @@ def mechanism_to_dict(mechanism: Mechanism) -> dict:
 
     out = {"kind": mechanism.kind}
     for f in fields(mechanism):
+        if f.name.startswith("_"):
+            continue
         out[f.name] = plain(getattr(mechanism, f.name))
     return out
 

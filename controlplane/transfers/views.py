@@ -22,6 +22,7 @@ from controlplane.transfers.forms import (
 from controlplane.transfers.models import (
     BASIS_CHOICES,
     Mechanism,
+    Party,
     TransferRecord,
     TransferRequest,
     TransferStatus,
@@ -102,6 +103,7 @@ def create(request):
                 chosen_mechanism=data["chosen_mechanism"],
                 requested_expiry=data["requested_expiry"],
                 submit="submit" in request.POST,
+                **form.facts(),
             )
         except NotAllowed as error:
             raise PermissionDenied(str(error)) from error
@@ -140,8 +142,43 @@ def detail(request, pk):
             "reject_form": RejectForm(),
             "revoke_form": RevokeForm(),
             "derogations": {d["key"]: d for d in reference_data.DEROGATIONS},
+            "stated": _stated_facts(tr),
         },
     )
+
+
+def _stated_facts(tr) -> list[tuple[str, str]]:
+    """What the requester stated about the transfer, in words, for the DPO."""
+
+    def yes_no(value):
+        return "yes" if value else "no"
+
+    def scope_label(key):
+        return p.SCOPE_HINTS.get(key) or f"Certified under the {p.CERTIFICATIONS.get(key, key)}"
+
+    out = [(f"Importer — {scope_label(k)}", yes_no(v)) for k, v in tr.importer_scope.items()]
+    out += [(f"Exporter — {scope_label(k)}", yes_no(v)) for k, v in tr.exporter_scope.items()]
+    if tr.hr_data is not None:
+        out.append(("HR data (employees)", yes_no(tr.hr_data)))
+    if tr.art9_condition:
+        out.append(("Art. 9 condition", tr.get_art9_condition_display()))
+    if tr.art10_authorisation:
+        out.append(("Art. 10 authorisation", tr.art10_authorisation))
+    if tr.tia_on:
+        out.append(("TIA", f"{tr.tia_on} — {tr.get_tia_outcome_display()}"))
+    out += [
+        (f"Derogation condition: {p.DEROGATION_CONDITIONS[k]}", yes_no(v))
+        for k, v in tr.derogation_facts.items()
+    ]
+    if tr.onward_transfers:
+        names = dict(
+            Party.objects.filter(pk__in=[leg["party"] for leg in tr.onward_transfers]).values_list(
+                "pk", "name"
+            )
+        )
+        chain = " → ".join(names.get(leg["party"], "?") for leg in tr.onward_transfers)
+        out.append(("Onward transfers", chain))
+    return out
 
 
 def _decidable(request, pk) -> TransferRequest:

@@ -109,3 +109,53 @@ def test_requester_submits_and_a_dpo_approves(estate, parties, browser, page, lo
     # The requester sees the decision.
     page.goto(f"{live_server.url}/transfers/{tr.pk}/")
     assert page.locator("[data-testid=request-status]").inner_text() == "Approved"
+
+
+def test_the_form_asks_only_what_applies_and_the_dpo_confirms_conditions(
+    estate, parties, browser, page, login, live_server
+):
+    """Issue 17: plain-language questions hidden where they do not apply; the approval form
+    shows the engine's conditions as checkboxes, and approving without them is refused."""
+    acme, _ = parties
+    sakura = Party.objects.create(
+        name="Sakura KK", country=Country.objects.get(code="JP"), role="processor"
+    )
+    login(page, "requester", estate.password)
+    page.goto(f"{live_server.url}/transfers/new/")
+    appi = page.locator("#id_importer__appi_business_operator")
+    dpf = page.locator("#id_importer__EU-US-DPF")
+    art9 = page.locator("#id_art9_condition")
+    page.select_option("#id_source_region", str(estate.eu_central.pk))
+    page.select_option("#id_exporter", str(acme.pk))
+    page.select_option("#id_importer", str(sakura.pk))
+    assert appi.is_visible() and not dpf.is_visible() and not art9.is_visible()
+    page.select_option("#id_data_categories", ["user.contact.email", "user.health_and_medical"])
+    assert art9.is_visible()
+    page.select_option("#id_data_categories", ["user.contact.email"])
+    assert not art9.is_visible()
+    page.select_option("#id_destination_country", "JP")
+    page.select_option("#id_importer_role", "processor")
+    page.fill("#id_data_subjects", "customers")
+    page.fill("#id_purpose", "Customer support in Tokyo")
+    page.select_option("#id_frequency", "recurring")
+    page.click("[data-testid=submit-request]")  # the APPI question left at "Not known"
+    tr = TransferRequest.objects.get(importer=sakura)
+
+    dpo_context = browser.new_context()
+    dpo = dpo_context.new_page()
+    dpo.set_default_timeout(10_000)
+    login(dpo, "dpo-eu", estate.password)
+    dpo.goto(f"{live_server.url}/transfers/{tr.pk}/")
+    box = dpo.locator("[data-testid=conditions] input[data-code=ADEQUACY_SCOPE_UNCONFIRMED]")
+    assert box.count() == 1
+    dpo.click("[data-testid=approve]")
+    assert "confirm every condition" in dpo.content()
+    assert dpo.locator("[data-testid=request-status]").inner_text() == "Submitted"
+    dpo.locator("[data-testid=conditions] input[data-code=ADEQUACY_SCOPE_UNCONFIRMED]").check()
+    dpo.click("[data-testid=approve]")
+    assert dpo.locator("[data-testid=request-status]").inner_text() == "Approved"
+    assert (
+        "ADEQUACY_SCOPE_UNCONFIRMED"
+        in dpo.locator("[data-testid=confirmed-conditions]").inner_text()
+    )
+    dpo_context.close()

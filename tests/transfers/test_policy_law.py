@@ -574,3 +574,16 @@ def test_uk_korea_regulations_are_verified_and_differ_from_the_eu():
     assert uk["verified"] and "2022/1213" in uk["source"]
     assert p.HINT_FSC_CREDIT not in uk["excluded_hints"]
     assert p.HINT_FSC_CREDIT in eu["excluded_hints"]
+
+
+def test_every_finding_code_is_documented_with_its_source():
+    """docs/transfers.md lists every finding code the engine can raise, with its legal source."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    engine = (root / "controlplane/transfers/policy.py").read_text()
+    codes = set(re.findall(r'"([A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+)"', engine))
+    table = (root / "docs/transfers.md").read_text().split("## Finding codes and their legal")[1]
+    missing = sorted(code for code in codes if f"`{code}`" not in table)
+    assert not missing, f"undocumented finding codes: {missing}"

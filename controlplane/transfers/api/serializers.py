@@ -1,3 +1,5 @@
+from datetime import date
+
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -86,6 +88,28 @@ class TIASerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=list(p.TIA_OUTCOMES))
 
 
+class WhatIfMechanismSerializer(serializers.Serializer):
+    """A mechanism between the request's two parties that is not on record yet ("what if we
+    signed SCC module 2?"). Only the dry run takes it; nothing is saved."""
+
+    kind = serializers.ChoiceField(choices=[p.KIND_SCC, p.KIND_IDTA, p.KIND_UK_ADDENDUM])
+    module = serializers.IntegerField(required=False, allow_null=True, default=None)
+    tia = TIASerializer(required=False, allow_null=True, default=None)
+    categories = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+
+    def validate_module(self, value):
+        if value is not None and value not in p.SCC_MODULES:
+            raise serializers.ValidationError(
+                f"Unknown SCC module {value}: Decision 2021/914 has modules 1 to 4."
+            )
+        return value
+
+    def validate(self, data):
+        if data["kind"] in (p.KIND_SCC, p.KIND_UK_ADDENDUM) and data.get("module") is None:
+            raise serializers.ValidationError({"module": "Give the SCC module (1 to 4)."})
+        return data
+
+
 class EvaluateSerializer(serializers.Serializer):
     source_region = serializers.CharField(required=False)
     source_country = serializers.CharField(required=False, max_length=2)
@@ -112,6 +136,7 @@ class EvaluateSerializer(serializers.Serializer):
         child=serializers.BooleanField(), required=False, default=dict
     )
     onward = PartyFactsSerializer(many=True, required=False, default=list)
+    what_if = WhatIfMechanismSerializer(required=False, allow_null=True, default=None)
 
     def validate_derogation_facts(self, value):
         unknown = sorted(set(value) - set(p.DEROGATION_CONDITIONS))
@@ -205,6 +230,28 @@ class EvaluateSerializer(serializers.Serializer):
             onward=tuple(p.OnwardLeg(leg) for leg in d.get("onward") or ()),
         )
         return facts, d.get("on") or timezone.localdate()
+
+    def hypothetical_mechanism(self, facts: p.TransferFacts) -> p.Mechanism | None:
+        """The hypothetical mechanism, as the engine's dataclass, or None."""
+        w = self.validated_data.get("what_if")
+        if not w:
+            return None
+        tia = w.get("tia") or {}
+        common = dict(
+            key="what-if",
+            name=f"Hypothetical {w['kind'].replace('_', ' ').upper()}",
+            valid_from=date.min,
+            exporter=p.PartyRef(facts.exporter.name, facts.exporter.country, facts.exporter.id),
+            importer=p.PartyRef(facts.importer.name, facts.importer.country, facts.importer.id),
+            tia_on=tia.get("on"),
+            tia_outcome=tia.get("outcome"),
+            categories=frozenset(w.get("categories") or ()),
+        )
+        if w["kind"] == p.KIND_SCC:
+            return p.SCC(**common, module=w["module"])
+        if w["kind"] == p.KIND_UK_ADDENDUM:
+            return p.UKAddendum(**common, module=w["module"])
+        return p.IDTA(**common)
 
 
 class PartySerializer(serializers.ModelSerializer):

@@ -43,7 +43,11 @@ class EvaluateView(APIView):
         serializer = EvaluateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         facts, on = serializer.to_facts()
-        decision = p.evaluate(facts, selectors.mechanism_set(), on)
+        mechanisms = selectors.mechanism_set()
+        what_if = serializer.hypothetical_mechanism(facts)
+        if what_if is not None:
+            mechanisms = p.MechanismSet([*mechanisms.all, what_if])
+        decision = p.evaluate(facts, mechanisms, on, tia_validity=services.tia_validity())
         return Response(decision.as_dict())
 
 
