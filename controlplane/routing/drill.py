@@ -163,7 +163,7 @@ def _run(*, mechanism, by, status, reason, ends_on, backdated_because) -> tuple[
     bundles = _bundles_that_change()
     changed_regions = [b["region_id"] for b in bundles]
     agents = [
-        {"name": name, "region": slug, "pk": pk}
+        {"name": name, "region": slug, "id": str(pk)}
         for pk, name, slug in Agent.objects.filter(
             region_id__in=changed_regions, revoked_at__isnull=True
         )

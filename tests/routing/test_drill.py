@@ -51,6 +51,7 @@ def scenario(routed, bundle_keys):
         categories=CATEGORIES, destination_region=None, purpose="Second"
     )
     deployment = deploy_eea_model(routed, routed.us_east)
+    distribution.agent_enroll(region=routed.us_east, name="us-east-agent", poll_interval=30)
     for region in Region.objects.all():
         distribution.publish_region(region=region)
     mechanism = first.policy_mechanism
@@ -90,6 +91,7 @@ def test_simulating_changes_no_row_in_any_table(
     eea = next(r for r in impact.routes if r["jurisdiction"] == "EEA")
     assert eea["lost"] == ["us-east/scoring"]
     assert {b["region"] for b in impact.bundles} == {r.slug for r in Region.objects.all()}
+    assert [a["name"] for a in impact.agents] == ["us-east-agent"]
 
 
 def test_ending_suspends_exactly_what_the_simulation_listed(
