@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("controlplane.modelregistry.api.urls")),
     path("routing/", include("controlplane.routing.api.urls")),
     path("", include("controlplane.metrics.api.urls")),
+    path("", include("controlplane.reports.api.urls")),
 ]
 
 urlpatterns = [
@@ -30,6 +31,7 @@ urlpatterns = [
     path("models/", include("controlplane.modelregistry.urls")),
     path("routing/", include("controlplane.routing.urls")),
     path("metrics/", include("controlplane.metrics.urls")),
+    path("reports/", include("controlplane.reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

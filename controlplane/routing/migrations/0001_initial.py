@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('modelregistry', '0001_initial'),
-        ('regions', '0005_inference_endpoint_routing'),
+        ('regions', '0006_inference_endpoint_routing'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('regions', '0004_region_metrics_k_epsilon'),
+        ('regions', '0005_agent_trust'),
     ]
 
     operations = [
