@@ -3,6 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHECKOV := $(VENV)/checkov/bin/checkov
 
 .PHONY: run test install lint bench clean
 
@@ -18,12 +19,20 @@ $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
 	npm ci --prefix tests/e2e --no-audit --no-fund --silent
 	@touch $@
 
-install: $(STAMP) $(AXE)
+# checkov (scans the generated Terraform) lives in its own environment; its pin is the
+# `iac-scan` extra in pyproject.toml.
+$(CHECKOV): pyproject.toml $(STAMP)
+	@test -x $(VENV)/checkov/bin/python || $(BIN)/python -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet --upgrade pip
+	$(VENV)/checkov/bin/pip install --quiet "$$($(BIN)/python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["iac-scan"][0])')"
+	@touch $@
+
+install: $(STAMP) $(AXE) $(CHECKOV)
 
 run: $(STAMP)
 	@bash scripts/run.sh
 
-test: $(STAMP) $(AXE)
+test: $(STAMP) $(AXE) $(CHECKOV)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

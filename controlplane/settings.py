@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "regions",
     "controlplane.transfers",
     "controlplane.modelregistry",  # before distribution: its demo publishes the seeded state
+    "controlplane.routing",  # before distribution: its demo publishes the seeded routes
     "controlplane.distribution",
     "controlplane.notifications",
     "controlplane.metrics",

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("controlplane.distribution.api.urls")),
     path("transfers/", include("controlplane.transfers.api.urls")),
     path("", include("controlplane.modelregistry.api.urls")),
+    path("routing/", include("controlplane.routing.api.urls")),
     path("", include("controlplane.metrics.api.urls")),
     path("", include("controlplane.reports.api.urls")),
 ]
@@ -34,6 +35,7 @@ urlpatterns = [
     path("transfers/", include("controlplane.transfers.urls")),
     path("models/", include("controlplane.modelregistry.urls")),
     path("inbox/", include("controlplane.notifications.urls")),
+    path("routing/", include("controlplane.routing.urls")),
     path("metrics/", include("controlplane.metrics.urls")),
     path("reports/", include("controlplane.reports.urls")),
     path("admin/", admin.site.urls),

@@ -214,9 +214,42 @@ class DataStore(models.Model):
 
 
 class InferenceEndpoint(models.Model):
+    """Where a region serves inference, and what the gateway's routing needs to know about it.
+
+    Inference logs hold the requests' personal data, so they stay in the serving region: the
+    log store must be one of the region's own data stores. An endpoint without a log store, or
+    one that does not serve traffic, is never routed to.
+    """
+
     region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="endpoints")
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=400)
+    serves_traffic = models.BooleanField(
+        default=True, help_text="Off: the gateway routes nothing here (maintenance, draining)."
+    )
+    priority = models.PositiveSmallIntegerField(
+        default=100, help_text="Lower comes first among endpoints with the same legal footing."
+    )
+    latency_hint_ms = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Typical round trip in milliseconds; breaks ties after the priority.",
+    )
+    log_store = models.ForeignKey(
+        DataStore,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Where this endpoint's inference logs are kept: a data store of the same region.",
+    )
+    input_categories = models.ManyToManyField(
+        "DataCategory",
+        blank=True,
+        related_name="+",
+        help_text="The data categories the requests carry. A transfer must cover all of them "
+        "before users of another jurisdiction are routed here under it.",
+    )
 
     region_path = "region"
 
@@ -230,6 +263,15 @@ class InferenceEndpoint(models.Model):
 
     def __str__(self):
         return f"{self.region.slug}/{self.name}"
+
+    def clean(self):
+        if self.log_store_id and self.region_id and self.log_store.region_id != self.region_id:
+            raise ValidationError(
+                {
+                    "log_store": f"Inference logs hold personal data and stay in {self.region.slug}: "
+                    f"choose one of its own data stores, not {self.log_store}."
+                }
+            )
 
 
 class DataCategory(models.Model):

@@ -14,7 +14,14 @@ def snapshot(instance) -> dict:
     """The row's editable values, as the audit trail records them."""
     values = model_to_dict(instance)
     values.pop("id", None)
-    return {key: (value if not hasattr(value, "pk") else value.pk) for key, value in values.items()}
+    return {key: _plain(value) for key, value in values.items()}
+
+
+def _plain(value):
+    """A related row as its key; a many-to-many list as the sorted keys of its rows."""
+    if isinstance(value, list | tuple):
+        return sorted(str(_plain(item)) for item in value)
+    return value.pk if hasattr(value, "pk") else value
 
 
 def changed_fields(before: dict, after: dict) -> dict:

@@ -23,6 +23,7 @@ class RegionState:
     transfers: list[dict] = field(default_factory=list)
     models: list[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
+    routing: dict = field(default_factory=dict)
 
 
 def build_content(state: RegionState) -> dict:
@@ -48,4 +49,5 @@ def build_content(state: RegionState) -> dict:
         "transfers": sorted(state.transfers, key=lambda t: str(t["id"])),
         "models": sorted(state.models, key=lambda m: (m["name"], str(m["version"]))),
         "metrics": dict(state.metrics),
+        "routing": dict(state.routing),
     }

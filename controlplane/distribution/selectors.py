@@ -10,13 +10,14 @@ from controlplane.distribution.models import ConfigBundle
 from regions.models import Agent, DataCategory, Region
 
 # Other apps contribute parts of the bundle: ``content_providers["transfers"] = fn`` where
-# ``fn(region) -> list[dict]`` (``"models"`` likewise, ``"metrics"`` -> dict). Register them in
+# ``fn(region) -> list[dict]`` (``"models"`` likewise, ``"metrics"`` and ``"routing"`` -> dict).
+# Register them in
 # ``AppConfig.ready()``; a missing provider leaves that part empty.
 content_providers: dict = {}
 
 
 def register_content_provider(name: str, provider) -> None:
-    if name not in ("transfers", "models", "metrics"):
+    if name not in ("transfers", "models", "metrics", "routing"):
         raise ValueError(f"unknown bundle part {name!r}")
     content_providers[name] = provider
 
@@ -70,6 +71,9 @@ def region_state(region: Region) -> RegionState:
         else [],
         models=list(content_providers["models"](region)) if "models" in content_providers else [],
         metrics=metrics,
+        routing=dict(content_providers["routing"](region))
+        if "routing" in content_providers
+        else {},
     )
 
 

@@ -188,6 +188,16 @@ def _regions_changed_on_commit(*transfers: TransferRequest) -> None:
 # mechanism that many transfers rely on re-checks each affected region once.
 transfer_ended_listeners: list = []
 
+# Other apps whose output depends on the mechanisms themselves (inference routing reads the
+# adequacy decisions) hear of every change or end: callables ``(*, mechanism)`` run inside the
+# same transaction, after the dependents were re-evaluated.
+mechanism_changed_listeners: list = []
+
+
+def _mechanism_changed(mechanism: Mechanism) -> None:
+    for listener in mechanism_changed_listeners:
+        listener(mechanism=mechanism)
+
 
 def _transfers_ended(transfers, by) -> None:
     if not transfers:
@@ -609,6 +619,7 @@ def mechanism_save(
         after = mechanism_snapshot(mechanism)
         if creating:
             record_event(actor=by, action="mechanism.created", obj=mechanism, data=after)
+            _mechanism_changed(mechanism)
             return mechanism
         changes = _diff(before, after)
         if not changes:
@@ -629,6 +640,7 @@ def mechanism_save(
             by=by,
             reason=f"{mechanism.name} changed ({', '.join(sorted(changes))}); no basis left.",
         )
+        _mechanism_changed(mechanism)
     return mechanism
 
 
@@ -864,6 +876,7 @@ def mechanism_end(
         # Dependents are judged as of today: with an end date still ahead they keep their
         # basis until then, and the daily check suspends them on that day.
         outcome = reevaluate_dependents(mechanism=m, by=by, on=today(), reason="")
+        _mechanism_changed(m)
     return m, outcome
 
 

@@ -9,6 +9,7 @@ NAVIGATION = [
     ("Transfers", "transfers:queue"),
     ("Models", "modelregistry:index"),
     ("Agents", "distribution:agents"),
+    ("Routing", "routing:matrix"),
     ("Metrics", "metrics:index"),
     ("Reports", "reports:index"),
     ("Audit", "audit:list"),

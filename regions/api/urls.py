@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from regions.api import views
@@ -12,4 +13,7 @@ router.register("jurisdictions", views.JurisdictionViewSet, basename="jurisdicti
 router.register("countries", views.CountryViewSet, basename="country")
 router.register("data-categories", views.DataCategoryViewSet, basename="datacategory")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("regions/iac.zip", views.AllRegionsIacZip.as_view(), name="regions-iac-zip"),
+    *router.urls,
+]
