@@ -58,8 +58,8 @@ INSTALLED_APPS = [
     "regions",
     "controlplane.transfers",
     "controlplane.modelregistry",  # before distribution: its demo publishes the seeded state
+    "controlplane.metrics",  # before distribution: its demo's epsilon is in the first bundles
     "controlplane.distribution",
-    "controlplane.metrics",
 ]
 
 MIDDLEWARE = [
