@@ -286,4 +286,10 @@ def test_agent_down_catches_up_at_start_and_worker_down_delivers_when_it_starts(
         what="late delivery",
         procs=world.procs,
     )
-    assert Delivery.objects.get(bundle=bundle).state == "delivered"
+    # The agent applies before its 200 reaches the worker, which then records the delivery.
+    _wait_for(
+        lambda: Delivery.objects.get(bundle=bundle).state == "delivered",
+        timeout=10,
+        what="the delivery recorded",
+        procs=world.procs,
+    )
