@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "controlplane.modelregistry",  # before distribution: its demo publishes the seeded state
     "controlplane.metrics",  # before distribution: its demo's epsilon is in the first bundles
     "controlplane.distribution",
+    "controlplane.reports",
 ]
 
 MIDDLEWARE = [
@@ -287,10 +288,25 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+# --- Reports (controlplane.reports; see docs/reports.md) ---
+REPORTS_DIR = Path(env_str("REPORTS_DIR", str(VAR_DIR / "reports")))
+# The fonts of every PDF: the Debian package fonts-dejavu-core, named by file so that no
+# machine substitutes its own fonts.
+REPORT_FONT_DIR = Path(env_str("REPORT_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
+REPORT_CHUNK_ROWS = env_int("REPORT_CHUNK_ROWS", 200, minimum=10)
+CELERY_BEAT_SCHEDULE["reports-monthly-record-of-transfers"] = {
+    "task": "controlplane.reports.tasks.monthly_record_of_transfers",
+    "schedule": crontab(hour=4, minute=10),  # daily; makes last month's record once
+}
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # WeasyPrint and fontTools log every layout step at INFO.
+    "loggers": {
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
