@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
+from django.apps import apps
 from django.conf import settings
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
@@ -340,22 +341,31 @@ FONT_FAMILY = re.compile(r"font-family\s*:\s*[^;}\"]+")
 
 
 def _region_charts(region, since, until) -> list[dict]:
-    """The region's metric charts, drawn by the metrics app (issue 12) when it is installed:
-    the same SVG the metrics pages show, with the report's own font."""
+    """The region's metric charts, drawn by the metrics app when it is installed: the same SVG
+    its pages show (in the report's font), for each metric the region released in the period."""
     try:
         from controlplane.metrics import charts  # noqa: PLC0415 - optional app
-        from controlplane.metrics.models import MetricDefinition  # noqa: PLC0415
+        from controlplane.metrics.models import MetricDefinition, MetricPoint  # noqa: PLC0415
     except ImportError:
         return []
+    released = (
+        MetricPoint.objects.filter(region=region, period_start__gte=since, period_start__lt=until)
+        .values("metric")
+        .distinct()
+    )
     found = []
-    for definition in MetricDefinition.objects.order_by("name"):
+    for definition in MetricDefinition.objects.filter(pk__in=released).order_by("name"):
         try:
             svg = charts.region_chart(region=region, metric=definition.name, since=since, until=until)
         except Exception:  # noqa: BLE001 - a chart must not sink the report
             logger.exception("Chart %s of %s failed", definition.name, region.slug)
             continue
-        found.append({"title": "", "svg": FONT_FAMILY.sub("font-family: 'Report Sans'", svg)})
+        found.append({"title": definition.name, "svg": FONT_FAMILY.sub("font-family: 'Report Sans'", svg)})
     return found
+
+
+def _pairs(items: list) -> list[list]:
+    return [items[i : i + 2] for i in range(0, len(items), 2)]
 
 
 def regional_status(report: Report) -> Plan:
@@ -418,7 +428,8 @@ def regional_status(report: Report) -> Plan:
                 "agents": region_agents,
                 "refused": refused.get(region.pk, 0),
                 "transfers": transfers,
-                "charts": _region_charts(region, lo, hi),
+                "charts": _pairs(_region_charts(region, lo, hi)),
+                "metrics_installed": apps.is_installed("controlplane.metrics"),
             }
         )
 
