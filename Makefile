@@ -12,12 +12,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
-install: $(STAMP)
+# axe-core for the accessibility check of the browser tests (pinned in tests/e2e/package.json).
+AXE := tests/e2e/node_modules/axe-core/axe.min.js
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json
+	npm ci --prefix tests/e2e --no-audit --no-fund --silent
+	@touch $@
+
+install: $(STAMP) $(AXE)
 
 run: $(STAMP)
 	@bash scripts/run.sh
 
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -114,3 +114,15 @@ def ensure_may_change(user) -> None:
 
 def ensure_role_groups() -> dict[str, Group]:
     return {name: Group.objects.get_or_create(name=name)[0] for name in Role.ALL}
+
+
+def people_who_can(action: str, region: Region):
+    """The active people who hold ``action`` on ``region`` itself (directly or through a
+    group), superusers left out: whom a notice about that region is for."""
+    from guardian.shortcuts import get_users_with_perms
+
+    perm = _permission(action).split(".", 1)[1]
+    users = get_users_with_perms(
+        region, only_with_perms_in=[perm], with_group_users=True, with_superusers=False
+    )
+    return [u for u in users if u.is_active]

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",
+    "django_filters",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -60,11 +62,13 @@ INSTALLED_APPS = [
     "controlplane.modelregistry",  # before distribution: its demo publishes the seeded state
     "controlplane.metrics",  # before distribution: its demo's epsilon is in the first bundles
     "controlplane.distribution",
+    "controlplane.notifications",
     "controlplane.reports",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -90,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "controlplane.web.context_processors.navigation",
+                "controlplane.notifications.context_processors.unread_notices",
             ],
         },
     },
@@ -103,6 +108,8 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several processes (web, worker, beat) share the file: wait instead of failing.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+# Widgets render with the project's templates too (templates/web/widgets/).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -141,12 +148,21 @@ ANONYMOUS_USER_NAME = None  # no guardian anonymous user: every page needs a log
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
+# Dates and times look the same on every page: controlplane/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["controlplane.formats"]
 USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "controlplane" / "web" / "static"]
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves static files with DEBUG off (make run, gunicorn). Without a collectstatic
+# run it finds them where they live; a deployment runs collectstatic and may turn this off.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 MEDIA_ROOT = VAR_DIR / "media"
 
 # --- Security: strict by default when DEBUG is off (see docs/configuration.md) ---
@@ -174,6 +190,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["controlplane.api.permissions.PeopleOnly"],
+    "DEFAULT_FILTER_BACKENDS": ["controlplane.api.filters.ListFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -332,3 +349,38 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# --- Notifications (controlplane.notifications) ---
+# Mail through Django's mail framework: SMTP by default (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
+# EMAIL_HOST_PASSWORD, EMAIL_USE_TLS); `make run` writes mails as files under var/mail.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "control-plane@localhost")
+# Links in mails point here.
+SITE_URL = env_str("SITE_URL", DEMO_CONTROLPLANE_URL)
+# An agent out of sync, refusing bundles or silent for this long is reported to its region's DPOs.
+NOTIFY_AGENT_TROUBLE_MINUTES = env_int("NOTIFY_AGENT_TROUBLE_MINUTES", 30, minimum=1)
+NOTIFY_DIGEST_HOUR = env_int("NOTIFY_DIGEST_HOUR", 7, minimum=0)  # UTC
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "notifications-periodic-checks": {
+            "task": "controlplane.notifications.tasks.run_periodic_checks",
+            "schedule": 300.0,
+        },
+        "notifications-daily-digests": {
+            "task": "controlplane.notifications.tasks.send_digests",
+            "schedule": crontab(minute=30),  # hourly tick; one digest a day, from the hour below
+        },
+    }
+)

@@ -16,11 +16,16 @@ api_v1 = [
     path("", include("controlplane.reports.api.urls")),
 ]
 
+handler403 = "controlplane.web.views.permission_denied"
+handler404 = "controlplane.web.views.page_not_found"
+handler500 = "controlplane.web.views.server_error"
+
 urlpatterns = [
     # First: agents poll this often, so it must resolve before the long API lists.
     path("api/v1/agent/", include("controlplane.distribution.api.agent_urls")),
     path("api/v1/agent/", include("controlplane.metrics.api.agent_urls")),
     path("", web_views.dashboard, name="dashboard"),
+    path("favicon.ico", web_views.favicon, name="favicon"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("regions/", include("regions.urls")),
@@ -28,6 +33,7 @@ urlpatterns = [
     path("agents/", include("controlplane.distribution.urls")),
     path("transfers/", include("controlplane.transfers.urls")),
     path("models/", include("controlplane.modelregistry.urls")),
+    path("inbox/", include("controlplane.notifications.urls")),
     path("metrics/", include("controlplane.metrics.urls")),
     path("reports/", include("controlplane.reports.urls")),
     path("admin/", admin.site.urls),

@@ -43,6 +43,8 @@ PEOPLE = [
     # username, role, regions with view, regions with approve rights
     ("admin", None, [], []),
     ("dpo-eu", Role.DPO, ["eu-central", "eu-west"], ["eu-central", "eu-west"]),
+    # A second DPO for eu-central, so four eyes can be shown end to end: one drafts, one decides.
+    ("dpo-eu-2", Role.DPO, ["eu-central"], ["eu-central"]),
     ("dpo-uk", Role.DPO, ["uk-south"], ["uk-south"]),
     ("dpo-us", Role.DPO, ["us-east", "ap-northeast"], ["us-east", "ap-northeast"]),
     ("ml-engineer", Role.ML_ENGINEER, [r[0] for r in REGIONS], []),

@@ -2,7 +2,9 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
 
 from controlplane.permissions import can, restrict
+from controlplane.web.lists import list_page
 from controlplane.web.panels import region_panels, render_panels
+from regions.filtersets import RegionFilterSet
 from regions.models import Region
 
 
@@ -16,8 +18,9 @@ def region_list(request):
             endpoint_count=Count("endpoints", distinct=True),
             rule_count=Count("residency_rules", distinct=True),
         )
+        .order_by("slug")
     )
-    return render(request, "regions/region_list.html", {"regions": regions})
+    return list_page(request, "regions/region_list.html", RegionFilterSet, regions)
 
 
 def region_detail(request, slug):

@@ -3,12 +3,25 @@
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
+# Production-like by default: no debug pages, static files through WhiteNoise, mail written as
+# files under var/mail. DJANGO_DEBUG=1 make run turns Django's debug pages on.
+export DJANGO_DEBUG="${DJANGO_DEBUG:-0}"
 PORT="${PORT:-8000}"
 BIN="${VENV:-.venv}/bin"
 VAR="${CONTROLPLANE_VAR_DIR:-var}"
 LOG="$VAR/log"
-mkdir -p "$LOG"
+mkdir -p "$LOG" "$VAR/mail"
+if [ -z "${SECRET_KEY:-}" ] && [ -z "${SECRET_KEY_FILE:-}" ]; then
+  # A key of this checkout's own, made once and kept in var/ (never committed).
+  [ -s "$VAR/secret_key" ] || (umask 077; "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(50))' >"$VAR/secret_key")
+  export SECRET_KEY_FILE="$VAR/secret_key"
+fi
+export ALLOWED_HOSTS="${ALLOWED_HOSTS:-127.0.0.1,localhost}"
+# Plain http on the loopback: no HTTPS redirect, cookies without the Secure flag.
+export SECURE_SSL_REDIRECT="${SECURE_SSL_REDIRECT:-0}" SESSION_COOKIE_SECURE="${SESSION_COOKIE_SECURE:-0}"
+export CSRF_COOKIE_SECURE="${CSRF_COOKIE_SECURE:-0}" SECURE_HSTS_SECONDS="${SECURE_HSTS_SECONDS:-0}"
+export EMAIL_BACKEND="${EMAIL_BACKEND:-django.core.mail.backends.filebased.EmailBackend}"
+export EMAIL_FILE_PATH="${EMAIL_FILE_PATH:-$VAR/mail}"
 
 # Ports: the web server's comes from PORT; the demo agents listen on free ports picked now (or
 # DEMO_AGENT_PORTS="p1,p2"), and learn the control plane's URL from this run, so a second copy
@@ -75,9 +88,10 @@ cat <<TXT
 
   Sovereignty control plane is running: http://127.0.0.1:$PORT/
   Demo logins, password 'sovereign-demo':
-    dpo-eu (DPO for eu-central, eu-west)   dpo-uk (uk-south)   dpo-us (us-east, ap-northeast)
+    dpo-eu (DPO for eu-central, eu-west)   dpo-eu-2 (second DPO, eu-central)   dpo-uk (uk-south)
+    dpo-us (us-east, ap-northeast)
     ml-engineer   requester   auditor   admin (superuser, /admin/)
-  API docs: http://127.0.0.1:$PORT/api/docs/     Logs: $LOG/
+  API docs: http://127.0.0.1:$PORT/api/docs/     Logs: $LOG/     Mail: $EMAIL_FILE_PATH/
   Demo agents (eu-central, us-east) listen on ports ${DEMO_AGENT_PORTS/,/ and }.
   Press Ctrl-C to stop.
 

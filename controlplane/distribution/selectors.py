@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from controlplane.distribution import conf
+from controlplane.distribution import drift as drift_module
 from controlplane.distribution.builder import RegionState
 from controlplane.distribution.drift import drift_state
 from controlplane.distribution.models import ConfigBundle
@@ -104,8 +105,14 @@ def trust_state(trust_expires, *, now) -> str:
 def agents_with_drift(queryset, *, now=None) -> list[Agent]:
     """Active agents with ``desired_version``, ``desired_digest``, a live ``drift`` and their
     ``trust_state`` (is the TUF metadata they rely on about to expire?)."""
+    return with_drift(
+        list(queryset.filter(revoked_at__isnull=True).select_related("region")), now=now
+    )
+
+
+def with_drift(agents: list[Agent], *, now=None) -> list[Agent]:
+    """``agents`` (regions loaded) with their desired bundle, live drift and trust state."""
     now = now or timezone.now()
-    agents = list(queryset.filter(revoked_at__isnull=True).select_related("region"))
     desired = latest_digests({a.region_id for a in agents})
     for agent in agents:
         version, digest = desired.get(agent.region_id, (None, None))
@@ -127,3 +134,24 @@ def drift_counts(agents) -> dict:
     for agent in agents:
         counts[agent.live_drift] += 1
     return counts
+
+
+def uncovered_regions(regions, agents) -> list[dict]:
+    """Regions that receive bundles but nobody applies them: no active agent at all, or every
+    agent stale (``unknown``). ``agents`` carry ``live_drift`` (``agents_with_drift``)."""
+    by_region: dict = {}
+    for agent in agents:
+        by_region.setdefault(agent.region_id, []).append(agent)
+    publishing = set(
+        ConfigBundle.objects.filter(region__in=regions).values_list("region_id", flat=True)
+    )
+    flagged = []
+    for region in regions:
+        if region.pk not in publishing:
+            continue
+        mine = by_region.get(region.pk, [])
+        if not mine:
+            flagged.append({"region": region, "problem": "no_agent", "agents": 0})
+        elif all(a.live_drift == drift_module.UNKNOWN for a in mine):
+            flagged.append({"region": region, "problem": "all_stale", "agents": len(mine)})
+    return flagged

@@ -6,10 +6,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from controlplane.distribution import selectors, services
+from controlplane.distribution.filtersets import AgentFilterSet
 from controlplane.distribution.forms import EnrollForm
 from controlplane.distribution.models import ConfigBundle, Delivery
 from controlplane.errors import DomainError
 from controlplane.permissions import regions_for, restrict
+from controlplane.web.lists import run_list
 from regions.models import Agent
 
 
@@ -18,14 +20,25 @@ def _may_manage(user) -> bool:
 
 
 def agent_list(request):
-    agents = selectors.agents_with_drift(restrict(Agent.objects.all(), request.user, "view"))
+    visible = restrict(Agent.objects.all(), request.user, "view")
+    agents = selectors.agents_with_drift(visible)
+    found = run_list(
+        request,
+        AgentFilterSet,
+        visible.filter(revoked_at__isnull=True).select_related("region").order_by("region__slug"),
+    )
     bundles = restrict(ConfigBundle.objects.select_related("region"), request.user, "view")
     return render(
         request,
         "distribution/agent_list.html",
         {
-            "agents": agents,
+            "list": found,
+            "page": found.page,
+            "agents": selectors.with_drift(list(found.rows)),
             "counts": selectors.drift_counts(agents),
+            "uncovered": selectors.uncovered_regions(
+                list(regions_for(request.user, "view").order_by("slug")), agents
+            ),
             "expiring": [a for a in agents if a.trust_state in ("expired", "expiring")],
             "recent_bundles": bundles.order_by("-created_at")[:10],
             "may_manage": _may_manage(request.user),

@@ -1,14 +1,15 @@
 """Metrics pages: per region, per model version, and the refusal log. Thin; scoped by restrict()."""
 
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from controlplane.metrics import charts, selectors
 from controlplane.metrics.catalogue import SEED
+from controlplane.metrics.filtersets import MetricRefusalFilterSet
 from controlplane.metrics.models import MetricDefinition, MetricRefusal
 from controlplane.permissions import Role, has_role, restrict, sees_every_region
+from controlplane.web.lists import list_page
 from regions.models import Region
 
 # What the model-version page compares across regions, in this order.
@@ -110,5 +111,4 @@ def refusals(request):
     if not may_read_refusals(request.user):
         raise PermissionDenied("The refusal log is for DPOs and auditors.")
     rows = restrict(MetricRefusal.objects.select_related("region", "agent"), request.user, "view")
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(request, "metrics/refusals.html", {"page": page})
+    return list_page(request, "metrics/refusals.html", MetricRefusalFilterSet, rows)

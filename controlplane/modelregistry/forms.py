@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from controlplane.decisions import ConditionsField
 from controlplane.modelregistry.models import MLModel, ModelVersion, TrainingMode
 from controlplane.permissions import regions_for
+from controlplane.web.widgets import CategoryPicker
 from regions.models import DataCategory, Jurisdiction, Region
 
 
@@ -43,7 +44,8 @@ class VersionForm(forms.Form):
         queryset=DataCategory.objects.filter(key__startswith="user."),
         required=False,
         to_field_name="key",
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        widget=CategoryPicker,
+        help_text="What the training data held; leave empty if it held no personal data.",
     )
     base_version = forms.ModelChoiceField(
         queryset=ModelVersion.objects.select_related("model").order_by("model__name", "version"),
@@ -85,8 +87,34 @@ class VersionForm(forms.Form):
             parts = line.split()
             if len(parts) != 2 or parts[0] not in regions:
                 raise ValidationError(f"Line {number}: write a region slug, a space, and a URI.")
+            if regions[parts[0]] in out:
+                raise ValidationError(
+                    f"Line {number}: {parts[0]} already has an artifact on an earlier line; "
+                    "give one copy per region."
+                )
             out[regions[parts[0]]] = parts[1]
         return out
+
+    def clean(self):
+        """Contradictions between fields, all reported at once next to the field concerned."""
+        data = super().clean()
+        categories = data.get("data_categories") or []
+        personal = [c for c in categories if c.key.startswith("user.")]
+        if personal and not data.get("contains_personal_data"):
+            self.add_error(
+                "contains_personal_data",
+                f"You chose {len(personal)} personal data categor"
+                f"{'y' if len(personal) == 1 else 'ies'} but said the training data held no "
+                "personal data: tick this box, or remove the categories.",
+            )
+        mode = data.get("training_mode")
+        if mode == TrainingMode.TRANSFER and not data.get("base_version"):
+            self.add_error("base_version", "Transfer learning starts from a base version.")
+        if data.get("participating_regions") and mode and mode != TrainingMode.FEDERATED:
+            self.add_error(
+                "participating_regions", "Only federated training has participating regions."
+            )
+        return data
 
 
 class RequestForm(forms.Form):

@@ -203,14 +203,14 @@ def _live_versions(regions) -> tuple[bool, dict]:
     return True, live
 
 
-def models_by_regions(user) -> Matrix:
+def models_by_regions(user, *, models=None) -> Matrix:
     """Every model against the regions the user may view: desired, approved, pending, live.
 
     A fixed number of queries whatever the number of models and versions: regions, models,
     the approvals with their versions, and two for what the agents report.
     """
     regions = list(regions_for(user, "view").select_related("jurisdiction").order_by("slug"))
-    models = list(MLModel.objects.order_by("name"))
+    models = list(MLModel.objects.order_by("name") if models is None else models)
     approvals = (
         restrict(DeploymentApproval.objects.all(), user, "view")
         .filter(Q(status=DeploymentStatus.APPROVED) | Q(status=DeploymentStatus.REQUESTED))

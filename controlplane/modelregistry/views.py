@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from controlplane.decisions import conditions_of
 from controlplane.errors import DomainError
 from controlplane.modelregistry import forms, selectors, services
+from controlplane.modelregistry.filtersets import DeploymentFilterSet, MLModelFilterSet
 from controlplane.modelregistry.models import (
     DeploymentApproval,
     DeploymentStatus,
@@ -16,6 +17,7 @@ from controlplane.modelregistry.models import (
     ModelVersion,
 )
 from controlplane.permissions import is_auditor
+from controlplane.web.lists import list_page, run_list
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -34,14 +36,20 @@ def _version(name: str, version: str) -> ModelVersion:
 
 
 def index(request):
-    matrix = selectors.models_by_regions(request.user)
+    found = run_list(request, MLModelFilterSet, MLModel.objects.order_by("name"))
+    matrix = selectors.models_by_regions(request.user, models=found.rows)
     return render(
         request,
         "modelregistry/index.html",
         {
+            "list": found,
+            "page": found.page,
             "matrix": matrix,
             "may_register": services.may_register(request.user),
-            "queue_count": selectors.deployment_queue(request.user).count(),
+            # "awaiting you" only for someone who decides (not auditors, not engineers)
+            "queue_count": selectors.deployment_queue(request.user).count()
+            if not is_auditor(request.user)
+            else 0,
         },
     )
 
@@ -140,16 +148,13 @@ def deployment_request(request, name, version):
 
 
 def deployment_queue(request):
-    status = selectors.queue_status(request.GET)
-    return render(
+    return list_page(
         request,
         "modelregistry/queue.html",
-        {
-            "approvals": selectors.deployment_queue(request.user, status=status),
-            "mine": selectors.requests_of(request.user)[:50],
-            "status": status or "",
-            "statuses": DeploymentStatus.choices,
-        },
+        DeploymentFilterSet,
+        selectors.deployment_queue(request.user, status=None),
+        defaults={"status": DeploymentStatus.REQUESTED},
+        context={"mine": selectors.requests_of(request.user)[:50]},
     )
 
 

@@ -171,17 +171,21 @@ DEPLOYMENTS = Dataset(
 
 
 def _audit_rows(user, params):
-    from controlplane.web.audit_trail import AuditFilterForm, filter_events, visible_events
+    """The audit page's own FilterSet (one filter definition for the page and the export)."""
+    from types import SimpleNamespace
+
+    from controlplane.web.audit_trail import visible_events
+    from controlplane.web.filtersets import AuditEventFilterSet
 
     if not (user.is_superuser or has_role(user, Role.AUDITOR, Role.DPO)):
         raise PermissionDenied("The audit trail is open to DPOs and auditors.")
-    form = AuditFilterForm(params or None)
     events = visible_events(user).order_by("-sequence")
-    if form.is_bound and not form.is_valid():
-        raise ExportError(form.errors.as_text())
-    if form.is_bound:
-        events = filter_events(events, form.cleaned_data)
-    return events
+    filterset = AuditEventFilterSet(
+        params or None, queryset=events, request=SimpleNamespace(user=user)
+    )
+    if filterset.is_bound and not filterset.is_valid():
+        raise ExportError(filterset.error_text())
+    return filterset.qs if filterset.is_bound else events
 
 
 AUDIT = Dataset(

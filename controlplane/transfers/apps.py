@@ -7,8 +7,9 @@ class TransfersConfig(AppConfig):
     verbose_name = "Transfer register"
 
     def ready(self):
-        from controlplane.transfers.panels import dashboard_panel
+        from controlplane.transfers.panels import dashboard_panel, requester_panel
         from controlplane.web.panels import dashboard_panels
 
-        if dashboard_panel not in dashboard_panels:
-            dashboard_panels.append(dashboard_panel)
+        for panel in (dashboard_panel, requester_panel):
+            if panel not in dashboard_panels:
+                dashboard_panels.append(panel)

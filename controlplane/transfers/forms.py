@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from controlplane.decisions import ConditionsField
 from controlplane.permissions import regions_for
@@ -13,6 +14,7 @@ from controlplane.transfers.models import (
     Mechanism,
     Party,
 )
+from controlplane.web.widgets import CategoryPicker
 from regions.models import Country, DataCategory, Region
 
 # The questions a request can answer about the importer, in plain language. ``countries``: the
@@ -158,18 +160,6 @@ class RegionSelect(forms.Select):
         return option
 
 
-class CategorySelect(forms.SelectMultiple):
-    """Options say whether a category is Art. 9 special or Art. 10 criminal-offence data."""
-
-    def create_option(self, name, value, *args, **kwargs):
-        option = super().create_option(name, value, *args, **kwargs)
-        instance = getattr(value, "instance", None)
-        if instance is not None:
-            option["attrs"]["data-special"] = "1" if instance.is_special_category else ""
-            option["attrs"]["data-criminal"] = "1" if instance.is_criminal_offence_data else ""
-        return option
-
-
 class TransferRequestForm(forms.Form):
     source_region = forms.ModelChoiceField(queryset=Region.objects.none(), widget=RegionSelect)
     destination_region = forms.ModelChoiceField(
@@ -194,7 +184,8 @@ class TransferRequestForm(forms.Form):
     data_categories = forms.ModelMultipleChoiceField(
         queryset=DataCategory.objects.filter(key__startswith="user"),
         to_field_name="key",
-        widget=CategorySelect(attrs={"size": 10}),
+        widget=CategoryPicker,
+        help_text="Find categories by name; Art. 9 and Art. 10 data are marked.",
     )
     data_subjects = forms.CharField(max_length=300, help_text="Customers, employees, patients...")
     purpose = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
@@ -251,7 +242,9 @@ class TransferRequestForm(forms.Form):
         **{"data-countries": "US"},
     )
     requested_expiry = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional; not in the past (YYYY-MM-DD).",
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -287,10 +280,43 @@ class TransferRequestForm(forms.Form):
                 else "",
             )
 
+    def clean_requested_expiry(self):
+        expiry = self.cleaned_data.get("requested_expiry")
+        if expiry and expiry < timezone.localdate():
+            raise ValidationError(
+                f"{expiry:%Y-%m-%d} is in the past; give a date from today on, or leave it empty."
+            )
+        return expiry
+
     def clean(self):
+        """Contradictions between fields, all reported at once next to the field concerned."""
         data = super().clean()
         if not data.get("destination_region") and not data.get("destination_country"):
-            raise ValidationError("Give a destination region or a destination country.")
+            self.add_error(
+                "destination_country", "Give a destination region or a destination country."
+            )
+        exporter, importer = data.get("exporter"), data.get("importer")
+        if exporter and importer and exporter == importer:
+            self.add_error(
+                "importer",
+                f"{importer.name} is also the exporter: a transfer goes from one party to another.",
+            )
+        source, destination = data.get("source_region"), data.get("destination_region")
+        if source and destination and source == destination:
+            self.add_error("destination_region", "The destination is the source region itself.")
+        country = data.get("destination_country")
+        if destination and country and destination.country_id != country.pk:
+            self.add_error(
+                "destination_country",
+                f"{destination.slug} lies in {destination.country.name}, not {country.name}; "
+                "give one or the other.",
+            )
+        if data.get("derogation") and data.get("chosen_mechanism"):
+            self.add_error(
+                "derogation",
+                "An Art. 49 derogation applies only when no mechanism does; you also chose "
+                f"{data['chosen_mechanism']}.",
+            )
         importer, region = data.get("importer"), data.get("source_region")
         country = importer.country.code if importer else ""
         origin = region.jurisdiction.code if region else ""

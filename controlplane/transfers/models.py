@@ -335,6 +335,7 @@ class TransferStatus(models.TextChoices):
     SUSPENDED = "suspended", "Suspended"
     EXPIRED = "expired", "Expired"
     REVOKED = "revoked", "Revoked"
+    WITHDRAWN = "withdrawn", "Withdrawn by the requester"
 
 
 # Approved transfers that may run: "approved" (not started yet) and "active" (running).

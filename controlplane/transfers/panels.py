@@ -15,3 +15,42 @@ def dashboard_panel(request):
         context=dashboard_summary(user),
         order=10,
     )
+
+
+WAITING_FOR = {
+    "draft": "you: submit it when it is complete",
+    "submitted": "a DPO of the source region",
+    "rejected": "you: start a new request from it, or let it rest",
+    "suspended": "a DPO: the mechanism it relied on ended",
+}
+
+
+def requester_panel(request):
+    """A requester's own requests and what each waits for."""
+    from django.db.models import Count
+
+    from controlplane.transfers.models import TransferRequest
+    from controlplane.transfers.selectors import requests_of
+
+    user = request.user
+    if not has_role(user, Role.REQUESTER, Role.ML_ENGINEER) or sees_every_region(user):
+        return None
+    counts = dict(
+        TransferRequest.objects.filter(requested_by=user.pk)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    open_rows = list(requests_of(user).filter(status__in=list(WAITING_FOR))[:8])
+    for tr in open_rows:
+        tr.waiting_for = WAITING_FOR[tr.status]
+    return Panel(
+        title="Your transfer requests",
+        template="transfers/_requester_panel.html",
+        context={
+            "counts": counts,
+            "approved": counts.get("approved", 0) + counts.get("active", 0),
+            "open": open_rows,
+        },
+        order=5,
+    )

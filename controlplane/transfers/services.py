@@ -974,3 +974,112 @@ def transfer_record_create(
         if request is not None and not record.violation and request.status != "active":
             transfer_request_activate(request=request, by=by)
     return record
+
+
+# --- The requester's own requests: edit or delete a draft, withdraw a submitted one ---------
+
+DRAFT_FIELDS = (
+    "source_region", "destination_region", "destination_country", "exporter", "exporter_role",
+    "importer", "importer_role", "data_subjects", "purpose", "frequency", "volume_estimate",
+    "derogation", "chosen_mechanism", "requested_expiry", "importer_scope", "exporter_scope",
+    "hr_data", "art9_condition", "art10_authorisation", "tia_on", "tia_outcome",
+    "derogation_facts", "onward_transfers",
+)  # fmt: skip
+
+
+def _own_request(request: TransferRequest, by, *, statuses, verb: str) -> TransferRequest:
+    ensure_may_change(by)
+    tr = _locked(request)
+    if tr.requested_by_id != by.pk:
+        raise NotAllowed(f"Only the person who made {tr} may {verb} it.")
+    if tr.status not in statuses:
+        allowed = " or ".join(str(TransferStatus(s).label).lower() for s in statuses)
+        raise ConflictError(
+            f"{tr} is {tr.get_status_display().lower()}; you can {verb} only a {allowed} request."
+        )
+    return tr
+
+
+def _snapshot(tr: TransferRequest) -> dict:
+    out = {}
+    for name in DRAFT_FIELDS:
+        value = getattr(tr, name)
+        out[name] = value.pk if hasattr(value, "pk") else value
+    return out
+
+
+def transfer_request_update_draft(
+    *, request: TransferRequest, by, data_categories=None, submit: bool = False, **changes
+) -> TransferRequest:
+    """Change a draft (the requester's own) and evaluate it again; ``submit`` submits it."""
+    unknown = sorted(set(changes) - set(DRAFT_FIELDS))
+    if unknown:
+        raise ValidationError({unknown[0]: "This cannot be changed on a draft."})
+    with transaction.atomic():
+        tr = _own_request(request, by, statuses=[TransferStatus.DRAFT], verb="edit")
+        before = _snapshot(tr)
+        before_categories = sorted(tr.data_categories.values_list("key", flat=True))
+        for name, value in changes.items():
+            if value is None and name in ("importer_scope", "exporter_scope", "derogation_facts"):
+                value = {}
+            elif value is None and name in ("onward_transfers",):
+                value = []
+            elif value is None and name in ("art9_condition", "art10_authorisation", "tia_outcome"):
+                value = ""
+            setattr(tr, name, value)
+        if tr.destination_country_id is None and tr.destination_region is not None:
+            tr.destination_country = tr.destination_region.country
+        tr.derogation = tr.derogation or ""
+        tr.full_clean()
+        tr.save()
+        if data_categories is not None:
+            categories = list(data_categories)
+            if not categories:
+                raise ValidationError({"data_categories": "Name at least one data category."})
+            tr.data_categories.set(categories)
+        evaluate_request(tr)
+        tr.save()
+        diff = _diff(before, _snapshot(tr))
+        after_categories = sorted(tr.data_categories.values_list("key", flat=True))
+        if after_categories != before_categories:
+            diff["data_categories"] = {"from": before_categories, "to": after_categories}
+        record_event(
+            actor=by,
+            action="transfer.draft_changed",
+            obj=tr,
+            data={"changes": diff, **_decision_summary(tr)},
+        )
+        if submit:
+            tr = transfer_request_submit(request=tr, by=by)
+    return tr
+
+
+def transfer_request_delete_draft(*, request: TransferRequest, by) -> None:
+    """Delete a draft (the requester's own); the trail keeps what it was."""
+    with transaction.atomic():
+        tr = _own_request(request, by, statuses=[TransferStatus.DRAFT], verb="delete")
+        record_event(
+            actor=by,
+            action="transfer.draft_deleted",
+            obj=tr,
+            data={
+                "purpose": tr.purpose,
+                "source_region": tr.source_region.slug,
+                "destination_country": tr.destination_country.code,
+            },
+        )
+        tr.data_categories.clear()
+        tr.delete()
+
+
+def transfer_request_withdraw(*, request: TransferRequest, by, reason: str = "") -> TransferRequest:
+    """The requester takes back a submitted request before any decision."""
+    with transaction.atomic():
+        tr = _own_request(request, by, statuses=[TransferStatus.SUBMITTED], verb="withdraw")
+        tr.status = TransferStatus.WITHDRAWN
+        tr.ended_at = timezone.now()
+        tr.end_reason = (reason or "").strip() or "Withdrawn by the requester before a decision."
+        tr.full_clean()
+        tr.save()
+        record_event(actor=by, action="transfer.withdrawn", obj=tr, data={"reason": tr.end_reason})
+    return tr

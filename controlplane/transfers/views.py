@@ -3,15 +3,19 @@
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from controlplane.errors import ConflictError, DomainError, NotAllowed
-from controlplane.permissions import can, is_auditor, regions_for, sees_every_region
+from controlplane.permissions import can, is_auditor, regions_for, restrict, sees_every_region
 from controlplane.transfers import policy as p
 from controlplane.transfers import reference_data, selectors, services
+from controlplane.transfers.filtersets import (
+    MechanismFilterSet,
+    TransferRecordFilterSet,
+    TransferRequestFilterSet,
+)
 from controlplane.transfers.forms import (
     ApproveForm,
     MechanismEndForm,
@@ -20,14 +24,13 @@ from controlplane.transfers.forms import (
     TransferRequestForm,
 )
 from controlplane.transfers.models import (
-    BASIS_CHOICES,
     Mechanism,
     Party,
+    TransferRecord,
     TransferRequest,
     TransferStatus,
 )
-
-QUEUE_PAGE_SIZE = 100
+from controlplane.web.lists import add_service_errors, list_page
 
 
 def _error_text(error) -> str:
@@ -40,70 +43,163 @@ def queue(request):
     user = request.user
     if not (sees_every_region(user) or regions_for(user, "approve_transfers").exists()):
         return redirect("transfers:mine")  # people who decide nothing follow their own requests
-    filters = selectors.queue_filters(request.GET)
-    rows = selectors.dpo_queue(request.user, **filters)
-    action = "view" if is_auditor(request.user) else "approve_transfers"
-    page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
+    return list_page(
         request,
         "transfers/queue.html",
-        {
-            "rows": page.object_list,
-            "page": page,
-            "query": query.urlencode(),
-            "regions": regions_for(request.user, action),
-            "statuses": TransferStatus.choices,
-            "bases": BASIS_CHOICES,
-            "filters": {
-                "status": request.GET.get("status", TransferStatus.SUBMITTED),
-                "region": filters["region"] or "",
-                "basis": filters["basis"] or "",
-                "special": request.GET.get("special", ""),
-            },
-        },
+        TransferRequestFilterSet,
+        selectors.dpo_queue(user, status=None),
+        defaults={"status": TransferStatus.SUBMITTED},
     )
 
 
 def mine(request):
-    return render(request, "transfers/mine.html", {"rows": selectors.requests_of(request.user)})
+    return list_page(
+        request,
+        "transfers/mine.html",
+        TransferRequestFilterSet,
+        selectors.requests_of(request.user),
+    )
+
+
+FORM_FIELDS = (
+    "source_region", "destination_region", "destination_country", "exporter", "exporter_role",
+    "importer", "importer_role", "data_categories", "data_subjects", "purpose", "frequency",
+    "volume_estimate", "derogation", "chosen_mechanism", "requested_expiry",
+)  # fmt: skip
+
+
+def _initial_from(tr: TransferRequest) -> dict:
+    """A form's starting values from an existing request (edit a draft, copy a rejected one)."""
+    initial = {name: getattr(tr, name) for name in FORM_FIELDS if name != "data_categories"}
+    initial["destination_country"] = tr.destination_country.code
+    initial["data_categories"] = [c.key for c in tr.data_categories.all()]
+
+    def tri(value):
+        return {True: "yes", False: "no"}.get(value, "")
+
+    for prefix, answers in (
+        ("importer", tr.importer_scope),
+        ("exporter", tr.exporter_scope),
+        ("derogation", tr.derogation_facts),
+    ):
+        for key, value in (answers or {}).items():
+            initial[f"{prefix}__{key}"] = tri(value)
+    initial["hr_data"] = tri(tr.hr_data)
+    for name in ("art9_condition", "art10_authorisation", "tia_on", "tia_outcome"):
+        initial[name] = getattr(tr, name)
+    for n, leg in enumerate(tr.onward_transfers or [], start=1):
+        initial[f"onward_{n}"] = leg.get("party")
+    return initial
+
+
+def _own(request, pk) -> TransferRequest:
+    tr = TransferRequest.objects.filter(pk=pk, requested_by=request.user.pk).first()
+    if tr is None:
+        if selectors.visible_requests(request.user).filter(pk=pk).exists():
+            raise PermissionDenied("Only the person who made this request may change it.")
+        raise Http404("No such transfer request.")
+    return tr
 
 
 def create(request):
-    form = TransferRequestForm(request.POST or None, user=request.user)
+    copied_from = None
+    initial = None
+    if request.method == "GET" and request.GET.get("from", "").isdigit():
+        copied_from = _own(request, int(request.GET["from"]))
+        initial = _initial_from(copied_from)
+        initial["requested_expiry"] = None
+    form = TransferRequestForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             tr = services.transfer_request_create(
                 by=request.user,
-                source_region=data["source_region"],
-                destination_region=data["destination_region"],
-                destination_country=data["destination_country"],
-                exporter=data["exporter"],
-                exporter_role=data["exporter_role"],
-                importer=data["importer"],
-                importer_role=data["importer_role"],
-                data_categories=data["data_categories"],
-                data_subjects=data["data_subjects"],
-                purpose=data["purpose"],
-                frequency=data["frequency"],
-                volume_estimate=data["volume_estimate"],
-                derogation=data["derogation"],
-                chosen_mechanism=data["chosen_mechanism"],
-                requested_expiry=data["requested_expiry"],
+                **{name: data[name] for name in FORM_FIELDS},
                 submit="submit" in request.POST,
                 **form.facts(),
             )
         except NotAllowed as error:
             raise PermissionDenied(str(error)) from error
         except (DomainError, ValidationError) as error:
-            form.add_error(None, _error_text(error))
+            add_service_errors(form, error)
         else:
             verb = "submitted" if tr.status == TransferStatus.SUBMITTED else "saved as a draft"
             messages.success(request, f"{tr} {verb}.")
             return redirect(tr)
-    return render(request, "transfers/request_form.html", {"form": form})
+    status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request,
+        "transfers/request_form.html",
+        {"form": form, "copied_from": copied_from},
+        status=status,
+    )
+
+
+def edit(request, pk):
+    tr = _own(request, pk)
+    if tr.status != TransferStatus.DRAFT:
+        messages.error(request, f"{tr} is {tr.get_status_display().lower()}; only drafts change.")
+        return redirect(tr)
+    form = TransferRequestForm(request.POST or None, user=request.user, initial=_initial_from(tr))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            tr = services.transfer_request_update_draft(
+                request=tr,
+                by=request.user,
+                **{name: data[name] for name in FORM_FIELDS},
+                submit="submit" in request.POST,
+                **form.facts(),
+            )
+        except NotAllowed as error:
+            raise PermissionDenied(str(error)) from error
+        except (DomainError, ValidationError) as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{tr} saved.")
+            return redirect(tr)
+    status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request, "transfers/request_form.html", {"form": form, "editing": tr}, status=status
+    )
+
+
+@require_POST
+def delete(request, pk):
+    tr = _own(request, pk)
+    label = str(tr)
+    return _run_then(
+        request,
+        tr,
+        lambda: services.transfer_request_delete_draft(request=tr, by=request.user),
+        f"Draft {label} deleted.",
+        after="transfers:mine",
+    )
+
+
+@require_POST
+def withdraw(request, pk):
+    tr = _own(request, pk)
+    return _run(
+        request,
+        tr,
+        lambda: services.transfer_request_withdraw(
+            request=tr, by=request.user, reason=request.POST.get("reason", "")
+        ),
+        f"{tr} withdrawn; the DPO no longer sees it in the queue.",
+    )
+
+
+def _run_then(request, tr, action, success, *, after):
+    try:
+        action()
+    except NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
+    except (DomainError, ValidationError) as error:
+        messages.error(request, _error_text(error))
+        return redirect(tr)
+    messages.success(request, success)
+    return redirect(after)
 
 
 def detail(request, pk):
@@ -125,6 +221,8 @@ def detail(request, pk):
             "may_decide": may_decide and not own and tr.status == TransferStatus.SUBMITTED,
             "four_eyes_block": may_decide and own and tr.status == TransferStatus.SUBMITTED,
             "may_submit": own and tr.status == TransferStatus.DRAFT,
+            "may_withdraw": own and tr.status == TransferStatus.SUBMITTED,
+            "may_copy": own and tr.status == TransferStatus.REJECTED,
             "may_reinstate": may_decide and not own and tr.status == TransferStatus.SUSPENDED,
             "may_revoke": may_decide
             and tr.status in (TransferStatus.APPROVED, TransferStatus.ACTIVE, "suspended"),
@@ -276,12 +374,10 @@ def reinstate(request, pk):
 
 
 def mechanisms(request):
-    kind = request.GET.get("kind") or None
-    return render(
-        request,
-        "transfers/mechanism_list.html",
-        {"mechanisms": selectors.mechanism_list(kind=kind), "kind": kind},
+    qs = Mechanism.objects.select_related(
+        "from_jurisdiction", "to_country", "to_jurisdiction", "exporter", "importer"
     )
+    return list_page(request, "transfers/mechanism_list.html", MechanismFilterSet, qs)
 
 
 def mechanism_detail(request, pk, end_form=None, status=200):
@@ -364,5 +460,7 @@ def mechanism_end(request, pk):
 
 
 def records(request):
-    qs = selectors.transfer_log(request.user, violations=request.GET.get("violations") == "1")
-    return render(request, "transfers/record_list.html", {"records": qs[:500]})
+    qs = restrict(TransferRecord.objects.all(), request.user, "view").select_related(
+        "source_region", "destination_country", "destination_region", "request"
+    )
+    return list_page(request, "transfers/record_list.html", TransferRecordFilterSet, qs)

@@ -3,6 +3,7 @@ from rest_framework import viewsets
 from controlplane.api.permissions import EstateEditors
 from controlplane.permissions import restrict
 from regions.api import serializers
+from regions.filtersets import RegionFilterSet
 from regions.models import (
     Country,
     DataCategory,
@@ -47,6 +48,7 @@ class AuditedEstateViewSet(viewsets.ModelViewSet):
 class RegionViewSet(AuditedEstateViewSet):
     base_queryset = Region.objects.select_related("jurisdiction", "country")
     serializer_class = serializers.RegionSerializer
+    filterset_class = RegionFilterSet
     lookup_field = "slug"
     region_filter = "slug"
 

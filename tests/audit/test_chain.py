@@ -115,7 +115,8 @@ def test_audit_page_filters_by_actor_action_and_object(estate, client):
     page = client.get("/audit/?action=region.created").content.decode()
     assert "eu-central" in page and "permission.granted" not in page
     page = client.get("/audit/?action=permission.granted&object=us-east").content.decode()
-    assert "us-east" in page and "eu-west" not in page
+    rows = page.split('data-testid="audit-table"')[1]  # the filter bar lists every region
+    assert "us-east" in rows and "eu-west" not in rows
     page = client.get("/audit/?actor=nobody-like-this").content.decode()
     assert "No events match." in page
     page = client.get("/audit/?since=2999-01-01T00:00").content.decode()

@@ -4,6 +4,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
 from controlplane.distribution import selectors
+from controlplane.distribution.filtersets import AgentFilterSet
 from controlplane.permissions import restrict
 from regions.models import Agent
 
@@ -41,16 +42,13 @@ class AgentDriftSerializer(serializers.ModelSerializer):
 class AgentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AgentDriftSerializer
     pagination_class = None
+    filterset_class = AgentFilterSet
 
     def get_queryset(self):
-        queryset = restrict(Agent.objects.all(), self.request.user, "view")
-        region = self.request.query_params.get("region")
-        if region:
-            queryset = queryset.filter(region__slug=region)
-        return queryset
+        return restrict(Agent.objects.all(), self.request.user, "view").order_by("region__slug")
 
     def list(self, request, *args, **kwargs):
-        agents = selectors.agents_with_drift(self.get_queryset())
+        agents = selectors.agents_with_drift(self.filter_queryset(self.get_queryset()))
         return self._respond(agents)
 
     def retrieve(self, request, *args, **kwargs):

@@ -14,10 +14,10 @@ from rest_framework.response import Response
 from controlplane.decisions import answer_after_commit, fallback_answer
 from controlplane.modelregistry import selectors, services
 from controlplane.modelregistry.api import serializers as s
+from controlplane.modelregistry.filtersets import DeploymentFilterSet, MLModelFilterSet
 from controlplane.modelregistry.models import (
     ArtifactLocation,
     DeploymentApproval,
-    DeploymentStatus,
     MLModel,
     ModelVersion,
 )
@@ -34,8 +34,9 @@ VERSION_QUERYSET = ModelVersion.objects.select_related(
 
 
 class ModelList(generics.ListCreateAPIView):
-    queryset = MLModel.objects.all()
+    queryset = MLModel.objects.order_by("name")
     serializer_class = s.MLModelSerializer
+    filterset_class = MLModelFilterSet
 
     def perform_create(self, serializer):
         serializer.instance = services.model_create(
@@ -58,6 +59,8 @@ class VersionList(generics.ListAPIView):
         return get_object_or_404(MLModel, name=self.kwargs["name"])
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL kwargs
+            return ModelVersion.objects.none()
         return VERSION_QUERYSET.filter(model=self.get_model()).order_by("-registered_at", "-pk")
 
     def get_serializer_class(self):
@@ -101,6 +104,8 @@ class VersionDeployments(generics.ListAPIView):
         )
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL kwargs
+            return DeploymentApproval.objects.none()
         return restrict(DEPLOYMENTS.filter(version=self.get_version()), self.request.user, "view")
 
     def get_serializer_class(self):
@@ -122,19 +127,14 @@ class VersionDeployments(generics.ListAPIView):
 
 
 class DeploymentList(generics.ListAPIView):
-    """Deployments in your regions; filter with ``?status=`` and ``?region=``."""
+    """Deployments in your regions, filtered like the deployments page (``?status=``,
+    ``?region=``, ``?model=``, ``?q=``, ``?ordering=``)."""
 
     serializer_class = s.DeploymentSerializer
+    filterset_class = DeploymentFilterSet
 
     def get_queryset(self):
-        qs = restrict(DEPLOYMENTS, self.request.user, "view").order_by("-requested_at", "-pk")
-        wanted = self.request.query_params.get("status")
-        if wanted in DeploymentStatus.values:
-            qs = qs.filter(status=wanted)
-        region = self.request.query_params.get("region")
-        if region:
-            qs = qs.filter(region__slug=region)
-        return qs
+        return restrict(DEPLOYMENTS, self.request.user, "view").order_by("-requested_at", "-pk")
 
 
 def _approval(request, pk) -> DeploymentApproval:

@@ -22,6 +22,11 @@ from controlplane.transfers.api.serializers import (
     TransferRecordSerializer,
     TransferRequestSerializer,
 )
+from controlplane.transfers.filtersets import (
+    MechanismFilterSet,
+    TransferRecordFilterSet,
+    TransferRequestFilterSet,
+)
 from controlplane.transfers.models import Mechanism, Party, TransferRecord, TransferRequest
 
 
@@ -57,16 +62,11 @@ class PartyViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class MechanismViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Mechanism.objects.select_related(
+        "from_jurisdiction", "to_country", "to_jurisdiction"
+    ).prefetch_related("categories")
     serializer_class = MechanismSerializer
-
-    def get_queryset(self):
-        qs = Mechanism.objects.select_related(
-            "from_jurisdiction", "to_country", "to_jurisdiction"
-        ).prefetch_related("categories")
-        for field in ("kind", "status"):
-            if value := self.request.query_params.get(field):
-                qs = qs.filter(**{field: value})
-        return qs
+    filterset_class = MechanismFilterSet
 
 
 class TransferRequestViewSet(
@@ -76,6 +76,7 @@ class TransferRequestViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = TransferRequestSerializer
+    filterset_class = TransferRequestFilterSet
 
     def get_queryset(self):
         return (
@@ -164,6 +165,7 @@ class TransferRecordViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = TransferRecordSerializer
+    filterset_class = TransferRecordFilterSet
 
     def get_queryset(self):
         return restrict(TransferRecord.objects.all(), self.request.user, "view").select_related(

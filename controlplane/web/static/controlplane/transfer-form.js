@@ -17,14 +17,12 @@
     var country = data(importer, "country");
     var importerJurisdiction = data(importer, "jurisdiction");
     var origin = data(selected("id_source_region"), "jurisdiction");
-    var categories = document.getElementById("id_data_categories");
+    // The category picker's ticked boxes say which are Art. 9 or Art. 10 data.
     var special = false, criminal = false;
-    if (categories) {
-      Array.prototype.forEach.call(categories.selectedOptions, function (o) {
-        special = special || o.getAttribute("data-special") === "1";
-        criminal = criminal || o.getAttribute("data-criminal") === "1";
-      });
-    }
+    form.querySelectorAll('input[name="data_categories"]:checked').forEach(function (box) {
+      special = special || box.getAttribute("data-special") === "art9";
+      criminal = criminal || box.getAttribute("data-special") === "art10";
+    });
     var derogation = (document.getElementById("id_derogation") || {}).value || "";
     var mechanism = (document.getElementById("id_chosen_mechanism") || {}).value || "";
     var when = {
@@ -47,7 +45,7 @@
       if (condition !== null) show = show && !!when[condition];
       var grounds = el.getAttribute("data-derogations");
       if (grounds !== null) show = show && grounds.split(" ").indexOf(derogation) >= 0;
-      var row = el.closest("tr");
+      var row = el.closest(".field") || el.closest("tr");
       if (row) row.hidden = !show;
     });
   }

@@ -1,0 +1,41 @@
+"""The metric refusal log's one FilterSet (the shared list mechanism, controlplane.web.lists)."""
+
+import django_filters
+from django import forms
+
+from controlplane.metrics.models import MetricRefusal
+from controlplane.web.lists import ListFilterSet, ordering_filter, visible_regions
+
+
+class MetricRefusalFilterSet(ListFilterSet):
+    search_fields = ("region__slug", "agent__name")
+    region = django_filters.ModelChoiceFilter(
+        field_name="region",
+        to_field_name="slug",
+        queryset=visible_regions,
+        empty_label="All",
+        label="Region",
+    )
+    code = django_filters.CharFilter(method="filter_code", label="Reason code")
+    since = django_filters.DateFilter(
+        field_name="at",
+        lookup_expr="date__gte",
+        label="From (date)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    until = django_filters.DateFilter(
+        field_name="at",
+        lookup_expr="date__lte",
+        label="Until (date)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    ordering = ordering_filter(
+        ("at", "at", "When"), ("region", "region__slug", "Region"), ("size", "body_bytes", "Size")
+    )
+
+    class Meta:
+        model = MetricRefusal
+        fields = []
+
+    def filter_code(self, queryset, name, value):
+        return queryset.filter(codes__icontains=f'"{value.strip().upper()}"')

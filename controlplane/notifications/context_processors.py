@@ -1,0 +1,9 @@
+from controlplane.notifications.models import Notice
+
+
+def unread_notices(request):
+    """The unread count for the navigation (one query per page)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"unread_notices": Notice.objects.filter(recipient=user, read_at__isnull=True).count()}

@@ -1,0 +1,1 @@
+from tests.transfers.conftest import fast_password_hashing, mechanisms, new_request, world  # noqa: F401
