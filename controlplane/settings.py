@@ -60,10 +60,10 @@ INSTALLED_APPS = [
     "regions",
     "controlplane.transfers",
     "controlplane.modelregistry",  # before distribution: its demo publishes the seeded state
+    "controlplane.metrics",  # before distribution: its demo's epsilon is in the first bundles
     "controlplane.routing",  # before distribution: its demo publishes the seeded routes
     "controlplane.distribution",
     "controlplane.notifications",
-    "controlplane.metrics",
     "controlplane.reports",
 ]
 

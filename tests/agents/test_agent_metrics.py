@@ -198,7 +198,7 @@ def test_observations_outside_the_catalogue_are_refused(pipeline, name, value, d
 
 def test_laplace_noise_has_the_expected_mean_and_variance():
     noise = LaplaceNoise()
-    epsilon, sensitivity, n = 0.5, 1.0, 20_000
+    epsilon, sensitivity, n = 0.5, 1.0, 5_000
     scale = sensitivity / epsilon
     draws = [noise.value(100.0, sensitivity=sensitivity, epsilon=epsilon) - 100.0 for _ in range(n)]
     mean, variance = statistics.fmean(draws), statistics.pvariance(draws)

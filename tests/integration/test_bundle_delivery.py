@@ -283,10 +283,10 @@ def test_agent_down_catches_up_at_start_and_worker_down_delivers_when_it_starts(
         what="late delivery",
         procs=world.procs,
     )
-    # The agent applies before it answers; the worker records the answer just after.
+    # The agent applies before its 200 reaches the worker, which then records the delivery.
     _wait_for(
         lambda: Delivery.objects.get(bundle=bundle).state == "delivered",
         timeout=10,
-        what="the delivery row",
+        what="the delivery recorded",
         procs=world.procs,
     )

@@ -310,3 +310,17 @@ def test_metrics_pages_run_a_fixed_number_of_queries(client, post_batch, eu_vers
             )
             post_batch(b"[]")
     assert counts["many"] == counts["few"]
+
+
+def test_demo_seed_gives_us_east_noise_once(registry, settings):
+    from controlplane.metrics import demo
+
+    settings.BUNDLE_PUSH_ENABLED = False
+    demo.seed()
+    registry.us_east.refresh_from_db()
+    assert registry.us_east.metrics_epsilon == 1.0
+    registry.us_east.metrics_epsilon = 2.5
+    registry.us_east.save()
+    demo.seed()
+    registry.us_east.refresh_from_db()
+    assert registry.us_east.metrics_epsilon == 2.5
