@@ -88,9 +88,7 @@ def nightly_verification(*, now=None):
     from controlplane.audit.selectors import daily_run_due, verify_chain
 
     now = now or timezone.now()
-    if not daily_run_due(
-        NIGHTLY_VERIFICATION, now=now, not_before=NIGHTLY_VERIFICATION_NOT_BEFORE
-    ):
+    if not daily_run_due(NIGHTLY_VERIFICATION, now=now, not_before=NIGHTLY_VERIFICATION_NOT_BEFORE):
         return None
     verdict = verify_chain()
     record_event(

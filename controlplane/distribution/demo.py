@@ -31,8 +31,9 @@ def seed() -> None:
     out.mkdir(parents=True, exist_ok=True)
     ports = settings.DEMO_AGENT_PORTS
     if len(ports) < len(DEMO_AGENTS):
-        raise ValueError(f"DEMO_AGENT_PORTS names {len(ports)} ports; the demo has "
-                         f"{len(DEMO_AGENTS)} agents.")
+        raise ValueError(
+            f"DEMO_AGENT_PORTS names {len(ports)} ports; the demo has {len(DEMO_AGENTS)} agents."
+        )
     for (slug, name, token), port in zip(DEMO_AGENTS, ports, strict=False):
         region = Region.objects.filter(slug=slug).first()
         if region is None:

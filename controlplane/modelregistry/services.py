@@ -542,9 +542,7 @@ def _retire(approval: DeploymentApproval, *, by, reason: str, action: str, data=
         _desired_state_changed(approval.region)
 
 
-def deployments_recheck(
-    *, regions, by, reason, because=None
-) -> list[DeploymentApproval]:
+def deployments_recheck(*, regions, by, reason, because=None) -> list[DeploymentApproval]:
     """Run the cross-border check again for every approved deployment in ``regions`` (one
     pass, one lock query) and withdraw those it now blocks (a transfer they relied on ended).
     Returns the withdrawn, and records a notice to each affected region's DPOs.
@@ -601,7 +599,9 @@ def _notify_region_dpos(withdrawn, *, by) -> None:
                 "region": region.slug,
                 "recipients": sorted(u.get_username() for u in recipients),
                 "withdrawn": [str(a) for a in approvals],
-                "because": sorted({str(a.withdrawn_because) for a in approvals if a.withdrawn_because}),
+                "because": sorted(
+                    {str(a.withdrawn_because) for a in approvals if a.withdrawn_because}
+                ),
             },
         )
 

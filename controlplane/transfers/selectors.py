@@ -245,8 +245,9 @@ def _split_visible(user, rows):
     if not rows:
         return [], 0
     seen = set(
-        restrict(TransferRequest.objects.filter(pk__in=[r.pk for r in rows]), user, "view")
-        .values_list("pk", flat=True)
+        restrict(
+            TransferRequest.objects.filter(pk__in=[r.pk for r in rows]), user, "view"
+        ).values_list("pk", flat=True)
     )
     shown = [r for r in rows if r.pk in seen]
     return shown, len(rows) - len(shown)
@@ -262,9 +263,7 @@ def mechanism_impact(user, mechanism) -> dict:
         .exclude(status__in=["rejected", "revoked", "expired", "suspended"])
         .select_related(*related)
     )
-    suspended = TransferRequest.objects.filter(suspended_because=mechanism).select_related(
-        *related
-    )
+    suspended = TransferRequest.objects.filter(suspended_because=mechanism).select_related(*related)
     relying, relying_hidden = _split_visible(user, relying)
     suspended, suspended_hidden = _split_visible(user, suspended)
     withdrawn, withdrawn_all = [], None

@@ -42,16 +42,29 @@ def test_a_uk_dpo_cannot_read_an_eu_central_requests_events(estate, client):
     from regions.models import Country, DataCategory
 
     services.reference_mechanisms_sync()
-    exporter = Party.objects.create(name="Acme GmbH", country=Country.objects.get(code="DE"),
-                                    role=p.CONTROLLER, hints=["commercial_organisation"])
-    importer = Party.objects.create(name="Acme US", country=Country.objects.get(code="US"),
-                                    role=p.CONTROLLER, certifications=[p.CERT_EU_US_DPF],
-                                    hints=["commercial_organisation"])
+    exporter = Party.objects.create(
+        name="Acme GmbH",
+        country=Country.objects.get(code="DE"),
+        role=p.CONTROLLER,
+        hints=["commercial_organisation"],
+    )
+    importer = Party.objects.create(
+        name="Acme US",
+        country=Country.objects.get(code="US"),
+        role=p.CONTROLLER,
+        certifications=[p.CERT_EU_US_DPF],
+        hints=["commercial_organisation"],
+    )
     tr = services.transfer_request_create(
-        by=estate.requester, source_region=estate.eu_central,
-        destination_country=Country.objects.get(code="US"), exporter=exporter,
-        importer=importer, data_categories=list(DataCategory.objects.filter(key="user.name")),
-        purpose="Secret project Bluebird", data_subjects="customers", frequency=p.RECURRING,
+        by=estate.requester,
+        source_region=estate.eu_central,
+        destination_country=Country.objects.get(code="US"),
+        exporter=exporter,
+        importer=importer,
+        data_categories=list(DataCategory.objects.filter(key="user.name")),
+        purpose="Secret project Bluebird",
+        data_subjects="customers",
+        frequency=p.RECURRING,
         submit=True,
     )
     client.force_login(estate.dpo_uk)
@@ -76,8 +89,12 @@ def test_region_less_events_per_role(estate, client):
 
     mechanism_save(  # a region-less event of the shared register
         mechanism=Mechanism(
-            kind=p.KIND_BCR, key="bcr-acme", name="Acme BCRs", valid_from=date(2025, 1, 1),
-            from_jurisdiction=Jurisdiction.objects.get(code="EEA"), group="Acme",
+            kind=p.KIND_BCR,
+            key="bcr-acme",
+            name="Acme BCRs",
+            valid_from=date(2025, 1, 1),
+            from_jurisdiction=Jurisdiction.objects.get(code="EEA"),
+            group="Acme",
             bcr_type=p.CONTROLLER,
         ),
         by=estate.dpo_eu,

@@ -51,12 +51,17 @@ def to_the_us(estate, bundle_keys, us_west, django_capture_on_commit_callbacks):
     """submit() -> a submitted request eu-central -> the United States (no region), DPF."""
     transfer_services.reference_mechanisms_sync()
     exporter = Party.objects.create(
-        name="Acme GmbH", country=Country.objects.get(code="DE"), role=tp.CONTROLLER,
+        name="Acme GmbH",
+        country=Country.objects.get(code="DE"),
+        role=tp.CONTROLLER,
         hints=["commercial_organisation"],
     )
     importer = Party.objects.create(
-        name="Acme US Inc", country=Country.objects.get(code="US"), role=tp.CONTROLLER,
-        certifications=[tp.CERT_EU_US_DPF], hints=["commercial_organisation"],
+        name="Acme US Inc",
+        country=Country.objects.get(code="US"),
+        role=tp.CONTROLLER,
+        certifications=[tp.CERT_EU_US_DPF],
+        hints=["commercial_organisation"],
     )
     for region in Region.objects.all():
         services.publish_region(region=region)
@@ -132,7 +137,9 @@ def test_ending_a_transfer_to_a_country_withdraws_deployments_in_every_region_of
             transfer_services.transfer_request_revoke(request=tr, by=estate.dpo_eu, reason="ended")
         else:
             transfer_services.mechanism_end(
-                mechanism=tr.policy_mechanism, by=estate.dpo_eu, status="suspended",
+                mechanism=tr.policy_mechanism,
+                by=estate.dpo_eu,
+                status="suspended",
                 reason="Court ruling",
             )
     for approval in (east, west):

@@ -19,9 +19,7 @@ def at(hour, minute=5, day=0):
     return DAY.replace(day=26 + day, hour=hour, minute=minute)
 
 
-@pytest.mark.parametrize(
-    "name", ["audit-verify-chain-nightly", "transfers-check-expiries-daily"]
-)
+@pytest.mark.parametrize("name", ["audit-verify-chain-nightly", "transfers-check-expiries-daily"])
 def test_daily_jobs_are_ticked_every_hour_so_a_lost_tick_is_not_a_lost_day(name):
     schedule = settings.CELERY_BEAT_SCHEDULE[name]["schedule"]
     assert schedule.hour == set(range(24)), f"{name} runs only at {sorted(schedule.hour)}"

@@ -48,12 +48,17 @@ def _country_transfer(estate):
         source_region=estate.eu_central,
         destination_country=Country.objects.get(code="US"),  # a country: no region named
         exporter=Party.objects.create(
-            name="Acme GmbH", country=Country.objects.get(code="DE"), role=tp.CONTROLLER,
+            name="Acme GmbH",
+            country=Country.objects.get(code="DE"),
+            role=tp.CONTROLLER,
             hints=["commercial_organisation"],
         ),
         importer=Party.objects.create(
-            name="Acme US Inc", country=Country.objects.get(code="US"), role=tp.CONTROLLER,
-            certifications=[tp.CERT_EU_US_DPF], hints=["commercial_organisation"],
+            name="Acme US Inc",
+            country=Country.objects.get(code="US"),
+            role=tp.CONTROLLER,
+            certifications=[tp.CERT_EU_US_DPF],
+            hints=["commercial_organisation"],
         ),
         data_categories=list(DataCategory.objects.filter(key="user.financial")),
         purpose="Fraud scores for US checkout",
@@ -104,10 +109,12 @@ def test_a_transfer_to_a_country_reaches_its_agents_and_ending_it_drops_the_mode
     start_worker(world)
     start_us_agent(world, token, port)  # polls at start, then only every 2 minutes
     first = _latest(e.us_east).version
-    _wait_for(lambda: applied_version(world) == first, timeout=15, what="first poll",
-              procs=world.procs)
-    _wait_for(lambda: agent_status(port), timeout=10, what="the agent's listener",
-              procs=world.procs)
+    _wait_for(
+        lambda: applied_version(world) == first, timeout=15, what="first poll", procs=world.procs
+    )
+    _wait_for(
+        lambda: agent_status(port), timeout=10, what="the agent's listener", procs=world.procs
+    )
 
     # Approving a transfer to the United States republishes us-east at once (push, not poll).
     tr = _country_transfer(e)
@@ -115,14 +122,18 @@ def test_a_transfer_to_a_country_reaches_its_agents_and_ending_it_drops_the_mode
     transfers.transfer_request_approve(request=tr, by=e.dpo_eu)
     _wait_for(
         lambda: f"TR-{tr.pk}" in {t["id"] for t in applied_content(world)["transfers"]},
-        timeout=10, what="the transfer in us-east's agent", procs=world.procs,
+        timeout=10,
+        what="the transfer in us-east's agent",
+        procs=world.procs,
     )
     print(f"transfer reached the us-east agent in {time.monotonic() - started:.1f}s")
 
     approval = _deploy_eea_model(e)
     _wait_for(
         lambda: approval.version.digest in {m["digest"] for m in applied_content(world)["models"]},
-        timeout=10, what="the model in us-east's agent", procs=world.procs,
+        timeout=10,
+        what="the model in us-east's agent",
+        procs=world.procs,
     )
 
     # Ending the mechanism suspends the transfer, withdraws the deployment, and the agent drops
@@ -134,8 +145,12 @@ def test_a_transfer_to_a_country_reaches_its_agents_and_ending_it_drops_the_mode
     approval.refresh_from_db()
     assert approval.status == "retired" and approval.withdrawn_because_id == tr.pk
     _wait_for(
-        lambda: applied_content(world)["models"] == []
-        and f"TR-{tr.pk}" not in {t["id"] for t in applied_content(world)["transfers"]},
-        timeout=10, what="the agent dropping the model", procs=world.procs,
+        lambda: (
+            applied_content(world)["models"] == []
+            and f"TR-{tr.pk}" not in {t["id"] for t in applied_content(world)["transfers"]}
+        ),
+        timeout=10,
+        what="the agent dropping the model",
+        procs=world.procs,
     )
     print(f"agent dropped the model {time.monotonic() - started:.1f}s after the mechanism ended")

@@ -84,7 +84,11 @@ def test_a_busy_port_gets_a_message_naming_it_and_the_variable_to_change(tmp_pat
         else:
             env = _newcomer_env(tmp_path, _free_port(), DEMO_AGENT_PORTS=f"{_free_port()},{busy}")
         result = subprocess.run(
-            ["bash", "scripts/run.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+            ["bash", "scripts/run.sh"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
             timeout=60,
         )
     assert result.returncode != 0

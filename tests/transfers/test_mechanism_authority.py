@@ -56,10 +56,12 @@ def test_a_dpo_whose_region_relies_on_a_foreign_mechanism_may_end_it(new_request
     tr = new_request()
     services.transfer_request_approve(request=tr, by=world.estate.dpo_eu)
     # Someone who approves for eu-central only (not the whole EEA regime's regions).
-    eu_central_only = make_user("dpo", view=[world.estate.eu_central],
-                                approve_transfers=[world.estate.eu_central])
-    eu_west_only = make_user("dpo", view=[world.estate.eu_west],
-                             approve_transfers=[world.estate.eu_west])
+    eu_central_only = make_user(
+        "dpo", view=[world.estate.eu_central], approve_transfers=[world.estate.eu_central]
+    )
+    eu_west_only = make_user(
+        "dpo", view=[world.estate.eu_west], approve_transfers=[world.estate.eu_west]
+    )
     assert services.may_end_mechanism(eu_central_only, world.scc)
     # eu-west is a region of the regime (EEA): its DPO may end it as well.
     assert services.may_end_mechanism(eu_west_only, world.scc)
@@ -88,8 +90,11 @@ def test_the_api_offers_no_way_to_end_or_change_a_mechanism(relied_on, world, cl
 def _admin_data(m: Mechanism) -> dict:
     data = {}
     for field in m._meta.get_fields():
-        if not getattr(field, "editable", False) or field.auto_created or field.name in (
-            "status", "status_reason", "created_at", "updated_at", "expiry_warned_on"
+        if (
+            not getattr(field, "editable", False)
+            or field.auto_created
+            or field.name
+            in ("status", "status_reason", "created_at", "updated_at", "expiry_warned_on")
         ):
             continue
         if field.many_to_many:
@@ -109,8 +114,9 @@ def _admin_data(m: Mechanism) -> dict:
     return data
 
 
-def test_the_admin_refuses_a_staff_member_without_authority_over_it(relied_on, world, client,
-                                                                    make_user):
+def test_the_admin_refuses_a_staff_member_without_authority_over_it(
+    relied_on, world, client, make_user
+):
     staff = make_user(username="mechanism-clerk")
     staff.is_staff = True
     staff.save()
@@ -161,15 +167,22 @@ def test_an_end_far_in_the_past_needs_a_stated_reason_for_backdating(relied_on, 
     long_ago = timezone.localdate() - timedelta(days=200)
     with pytest.raises(Exception, match="backdat") as error:
         services.mechanism_end(
-            mechanism=world.scc, by=world.estate.dpo_eu, status=p.REVOKED,
-            reason="Terminated", ends_on=long_ago,
+            mechanism=world.scc,
+            by=world.estate.dpo_eu,
+            status=p.REVOKED,
+            reason="Terminated",
+            ends_on=long_ago,
         )
     assert "backdated_because" in error.value.message_dict
     world.scc.refresh_from_db()
     assert world.scc.status == "in_force"
     services.mechanism_end(
-        mechanism=world.scc, by=world.estate.dpo_eu, status=p.REVOKED, reason="Terminated",
-        ends_on=long_ago, backdated_because="We learned of the termination only now.",
+        mechanism=world.scc,
+        by=world.estate.dpo_eu,
+        status=p.REVOKED,
+        reason="Terminated",
+        ends_on=long_ago,
+        backdated_because="We learned of the termination only now.",
     )
     world.scc.refresh_from_db()
     assert world.scc.status == "revoked" and world.scc.ends_on == long_ago
@@ -196,15 +209,16 @@ def test_ending_asks_for_confirmation_with_the_impact_repeated(relied_on, world,
 def test_the_end_form_is_styled_as_destructive(relied_on, world, client):
     client.force_login(world.estate.dpo_eu)
     page = client.get(f"/transfers/mechanisms/{world.scc.pk}/").content.decode()
-    form = page[page.index('data-testid="end-form"'):]
+    form = page[page.index('data-testid="end-form"') :]
     assert '<button type="submit" class="danger"' in form[: form.index("</form>")]
 
 
 # --- 6. 403 versus 404 reveals nothing ----------------------------------------------------------
 
 
-def test_deciding_on_a_request_in_an_unseen_region_answers_404(relied_on, new_request, world,
-                                                                 client):
+def test_deciding_on_a_request_in_an_unseen_region_answers_404(
+    relied_on, new_request, world, client
+):
     pending = new_request(purpose="Waiting")
     client.force_login(world.estate.dpo_us)  # cannot see eu-central
     assert client.post(f"/transfers/{pending.pk}/approve/").status_code == 404

@@ -207,6 +207,28 @@ CASES = [
         allowed=False,
         codes={"ADEQUACY_SCOPE_NOT_MET": "blocking"},
     ),
+    # Art. 46(1): with SCCs on record the transfer is lawful whether or not the importer is in
+    # the adequacy decision's scope, so an unanswered scope question needs no confirmation.
+    Case(
+        "japan-unanswered-but-sccs-cover-it-anyway",
+        facts(dst="JP", importer=party("Sakura KK", "JP")),
+        [*REFERENCE, scc(importer=party("Sakura KK", "JP"))],
+        basis="scc",
+        codes={"ADEQUACY_SCOPE_UNCONFIRMED": "info", "SCC_IN_FORCE": "info"},
+        words=("either way",),
+    ),
+    # Art. 49(1): a derogation applies only where neither Art. 45 nor 46 does; the condition
+    # on the adequacy decision stays.
+    Case(
+        "japan-unanswered-with-a-derogation-stays-a-condition",
+        facts(
+            dst="JP",
+            importer=party("Sakura KK", "JP"),
+            derogation="important_public_interest",
+        ),
+        basis="adequacy",
+        codes={"ADEQUACY_SCOPE_UNCONFIRMED": "condition", "DEROGATION_NOT_NEEDED": "info"},
+    ),
     # Decision 2002/2/EC: PIPEDA, commercial activities. "Commercial" is Canada's test.
     Case(
         "canada-unanswered-is-a-condition",
