@@ -124,6 +124,10 @@ def detail(request, pk):
     user = request.user
     may_decide = can(user, "approve_transfers", tr.source_region) and not is_auditor(user)
     own = tr.requested_by_id == user.pk
+    if may_decide and not own and tr.status == TransferStatus.SUBMITTED:
+        # The verdict as it stands now (a mechanism may have changed since submission), so the
+        # conditions on the approval form are those the approval will ask for. Not saved.
+        services.evaluate_request(tr)
     return render(
         request,
         "transfers/request_detail.html",
