@@ -73,6 +73,7 @@ def cmd_run(args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    metrics = start_metrics(agent, config, stop)
     server = None
     if config.listen_address:
         from agents.server import make_server
@@ -82,6 +83,7 @@ def cmd_run(args) -> int:
             config.listen_address,
             max_connections=config.listen_connections,
             deadline=config.listen_deadline,
+            metrics=metrics,
         )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         logging.getLogger("sovereign.agent").info("listening on %s", config.listen)
@@ -91,6 +93,39 @@ def cmd_run(args) -> int:
         if server:
             server.shutdown()
     return EXIT_OK
+
+
+def start_metrics(agent: Agent, config: AgentConfig, stop: threading.Event):
+    """The metrics pipeline in its own thread, following the catalogue of the applied bundle."""
+    import random
+
+    from agents.metrics import MetricsPipeline, http_sender, synthetic_observations
+
+    pipeline = MetricsPipeline(
+        spool_dir=config.metrics_spool_dir,
+        send=http_sender(url=config.url, token=config.token, deadline_s=config.timeout),
+        period=config.metrics_period,
+        max_spool=config.metrics_spool_max,
+    )
+
+    def metrics_part():
+        bundle = agent.bundle
+        return bundle.content.get("metrics") if bundle is not None else None
+
+    threading.Thread(
+        target=pipeline.run, args=(stop,), kwargs={"bundle": metrics_part}, daemon=True
+    ).start()
+    if config.demo_observations > 0:
+        rng = random.Random()
+
+        def demo():
+            while not stop.wait(5.0):
+                if agent.bundle is not None:
+                    pipeline.use_bundle(metrics_part())
+                    synthetic_observations(pipeline, rng=rng, burst=config.demo_observations)
+
+        threading.Thread(target=demo, daemon=True).start()
+    return pipeline
 
 
 def cmd_status(args) -> int:

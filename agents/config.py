@@ -35,6 +35,13 @@ class AgentConfig:
     listen_connections: int = 32
     max_bundle_bytes: int = 8 * 1024 * 1024
     timeout: float = 10.0
+    metrics_period: int = 300
+    metrics_spool_max: int = 2000
+    demo_observations: int = 0  # > 0: record this many synthetic observations every few seconds
+
+    @property
+    def metrics_spool_dir(self) -> str:
+        return str(Path(self.state_dir) / "metrics-spool")
 
     @property
     def listen_address(self) -> tuple[str, int] | None:
@@ -110,6 +117,8 @@ def load_config(
     config = AgentConfig(**merged)
     if config.poll_min <= 0 or config.poll_max < config.poll_min:
         raise ConfigError("need 0 < poll_min <= poll_max")
+    if config.metrics_period not in (60, 300, 900, 3600):
+        raise ConfigError("metrics_period must be 60, 300, 900 or 3600 seconds")
     if config.listen:
         try:
             config.listen_address  # noqa: B018 - validates the port

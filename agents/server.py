@@ -5,7 +5,11 @@
   the root), so no further credential is needed; it goes through the same checks as a polled one.
   200 when applied or already applied, 409 with ``{"code", "message"}`` when refused.
 * ``POST /route``: record metadata in, routing decision out (200 accepted, 403 refused).
-* ``GET /status``: what is applied.
+* ``POST /observe``: observations from services in the region, ``{"name", "value",
+  "dimensions", "at"?}`` (``at``: when it happened, epoch seconds, within the last hour) or
+  ``{"observations": [...]}``; they never leave the agent except as
+  suppressed aggregates (``agents.metrics``). 202 when recorded, 400 with the first refusal.
+* ``GET /status``: what is applied (and the metrics pipeline's counters).
 
 The listener holds at most ``MAX_CONNECTIONS`` connections at once (one more is answered 503 and
 closed at once) and gives each connection ``CONNECTION_DEADLINE`` seconds in all: a client that
@@ -26,6 +30,8 @@ from agents.client import Agent
 log = logging.getLogger("sovereign.agent.server")
 
 MAX_ROUTE_BYTES = 64 * 1024
+MAX_OBSERVE_BYTES = 256 * 1024
+MAX_OBSERVATIONS = 1000
 MAX_CONNECTIONS = 32
 CONNECTION_DEADLINE = 10.0
 READ_TIMEOUT = 5.0
@@ -36,6 +42,7 @@ class AgentRequestHandler(BaseHTTPRequestHandler):
     server_version = "sovereign-agent"
     timeout = READ_TIMEOUT  # per read; the server's deadline bounds the whole connection
     agent: Agent  # set on the subclass built by make_server
+    metrics = None  # an agents.metrics.MetricsPipeline, when the agent collects metrics
 
     def log_message(self, format, *args):  # noqa: A002 - signature from the base class
         log.debug("%s - %s", self.address_string(), format % args)
@@ -58,7 +65,10 @@ class AgentRequestHandler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802
         if self.path == "/status":
-            return self._send(200, self.agent.status())
+            status = self.agent.status()
+            if self.metrics is not None:
+                status["metrics"] = self.metrics.status()
+            return self._send(200, status)
         if self.path == "/healthz":
             return self._send(200, {"ok": True})
         return self._send(404, {"code": "not_found", "message": self.path})
@@ -68,6 +78,8 @@ class AgentRequestHandler(BaseHTTPRequestHandler):
             return self._bundle()
         if self.path == "/route":
             return self._route()
+        if self.path == "/observe":
+            return self._observe()
         return self._send(404, {"code": "not_found", "message": self.path})
 
     def _bundle(self):
@@ -89,6 +101,67 @@ class AgentRequestHandler(BaseHTTPRequestHandler):
         except protocol.ProtocolError as exc:
             return self._send(400, exc.as_dict())
         return self._send(200 if decision.accepted else 403, decision.as_dict())
+
+    def _observe(self):
+        from agents.metrics import ObservationRefused
+
+        if self.metrics is None:
+            return self._send(404, {"code": "no_metrics", "message": "metrics are off"})
+        try:
+            body = protocol.parse_json_bytes(self._body(MAX_OBSERVE_BYTES))
+        except protocol.ProtocolError as exc:
+            return self._send(400, exc.as_dict())
+        batch = body.get("observations", [body]) if isinstance(body, dict) else None
+        if not isinstance(batch, list) or not 0 < len(batch) <= MAX_OBSERVATIONS:
+            return self._send(
+                400, {"code": "malformed", "message": f"1 to {MAX_OBSERVATIONS} observations"}
+            )
+        recorded = 0
+        for index, item in enumerate(batch):
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                return self._send(
+                    400,
+                    {
+                        "code": "malformed",
+                        "message": f"observation {index}: name required",
+                        "recorded": recorded,
+                    },
+                )
+            at = item.get("at")
+            if at is not None and not _recent(at):
+                return self._send(
+                    400,
+                    {
+                        "code": "invalid_time",
+                        "recorded": recorded,
+                        "message": f"observation {index}: at is seconds since the epoch, "
+                        "within the last hour",
+                    },
+                )
+            try:
+                self.metrics.observe(
+                    item["name"], item.get("value"), item.get("dimensions") or {}, at=at
+                )
+            except ObservationRefused as exc:
+                return self._send(
+                    400,
+                    {
+                        **exc.as_dict(),
+                        "message": f"observation {index}: {exc.message}",
+                        "recorded": recorded,
+                    },
+                )
+            recorded += 1
+        return self._send(202, {"recorded": recorded})
+
+
+def _recent(at) -> bool:
+    import time
+
+    if isinstance(at, bool) or not isinstance(at, int | float):
+        return False
+    now = time.time()
+    return now - 3600 <= at <= now + 5
 
 
 def _cut(sock: socket.socket) -> None:
@@ -143,6 +216,9 @@ def make_server(
     *,
     max_connections: int = MAX_CONNECTIONS,
     deadline: float = CONNECTION_DEADLINE,
+    metrics=None,
 ) -> AgentHTTPServer:
-    handler = type("BoundAgentRequestHandler", (AgentRequestHandler,), {"agent": agent})
+    handler = type(
+        "BoundAgentRequestHandler", (AgentRequestHandler,), {"agent": agent, "metrics": metrics}
+    )
     return AgentHTTPServer(address, handler, max_connections=max_connections, deadline=deadline)

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "controlplane.transfers",
     "controlplane.modelregistry",  # before distribution: its demo publishes the seeded state
     "controlplane.distribution",
+    "controlplane.metrics",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +268,22 @@ CELERY_BEAT_SCHEDULE.update(
         "distribution-refresh-drift": {
             "task": "controlplane.distribution.tasks.refresh_drift",
             "schedule": 60.0,
+        },
+    }
+)
+
+# --- Metrics (controlplane.metrics; see docs/metrics.md) ---
+# Retention per resolution, in days: raw points as agents send them, hourly and daily roll-ups.
+METRICS_RETENTION_RAW_DAYS = env_int("METRICS_RETENTION_RAW_DAYS", 14, minimum=1)
+METRICS_RETENTION_HOUR_DAYS = env_int("METRICS_RETENTION_HOUR_DAYS", 90, minimum=1)
+METRICS_RETENTION_DAY_DAYS = env_int("METRICS_RETENTION_DAY_DAYS", 730, minimum=1)
+METRICS_REFUSAL_RETENTION_DAYS = env_int("METRICS_REFUSAL_RETENTION_DAYS", 365, minimum=1)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "metrics-roll-up": {"task": "controlplane.metrics.tasks.roll_up", "schedule": 60.0},
+        "metrics-retention-daily": {
+            "task": "controlplane.metrics.tasks.apply_retention",
+            "schedule": crontab(hour=3, minute=41),
         },
     }
 )

@@ -12,11 +12,13 @@ api_v1 = [
     path("", include("controlplane.distribution.api.urls")),
     path("transfers/", include("controlplane.transfers.api.urls")),
     path("", include("controlplane.modelregistry.api.urls")),
+    path("", include("controlplane.metrics.api.urls")),
 ]
 
 urlpatterns = [
     # First: agents poll this often, so it must resolve before the long API lists.
     path("api/v1/agent/", include("controlplane.distribution.api.agent_urls")),
+    path("api/v1/agent/", include("controlplane.metrics.api.agent_urls")),
     path("", web_views.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -25,6 +27,7 @@ urlpatterns = [
     path("agents/", include("controlplane.distribution.urls")),
     path("transfers/", include("controlplane.transfers.urls")),
     path("models/", include("controlplane.modelregistry.urls")),
+    path("metrics/", include("controlplane.metrics.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -54,7 +54,15 @@ class CountryAdmin(AuditedModelAdmin):
 class RegionAdmin(AuditedGuardedModelAdmin):
     """Object permissions (view_region, approve_transfers, approve_deployments) are granted here."""
 
-    list_display = ["slug", "name", "jurisdiction", "provider", "cloud_region"]
+    list_display = [
+        "slug",
+        "name",
+        "jurisdiction",
+        "provider",
+        "cloud_region",
+        "metrics_k",
+        "metrics_epsilon",
+    ]
     list_filter = ["provider", "jurisdiction"]
     list_select_related = ["jurisdiction"]
     autocomplete_fields = ["country"]

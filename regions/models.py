@@ -3,7 +3,7 @@
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 
@@ -71,6 +71,19 @@ class Region(models.Model):
         validators=[RegexValidator(r"^[a-z0-9-]+$", "A cloud region code such as eu-central-1.")],
     )
     description = models.TextField(blank=True)
+    metrics_k = models.PositiveIntegerField(
+        "metrics k threshold",
+        default=10,
+        validators=[MinValueValidator(2), MaxValueValidator(1000)],
+        help_text="Agents suppress every metric cell with fewer observations; ingestion refuses them.",
+    )
+    metrics_epsilon = models.FloatField(
+        "metrics epsilon",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.01), MaxValueValidator(10)],
+        help_text="When set, agents add Laplace noise to each released number (differential privacy).",
+    )
 
     class Meta:
         ordering = ["slug"]

@@ -1,8 +1,8 @@
 """Take the README's screenshots from a running `make run` (headless Chromium).
 
-    .venv/bin/python scripts/screenshots.py [http://127.0.0.1:8000]
+    .venv/bin/python scripts/screenshots.py [http://127.0.0.1:8000] [ONLY]
 
-Pages that do not exist yet are skipped. Images land in docs/screenshots/.
+Pages that do not exist yet are skipped; with ONLY, just the files whose name contains it. Images land in docs/screenshots/.
 """
 
 import sys
@@ -11,6 +11,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 BASE = sys.argv[1].rstrip("/") if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+ONLY = sys.argv[2] if len(sys.argv) > 2 else ""
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 PASSWORD = "sovereign-demo"
 
@@ -23,6 +24,8 @@ SHOTS = [
     ("dpo-eu", "/models/", "models-by-region.png"),
     ("admin", "/agents/", "agents.png"),
     ("auditor", "/audit/", "audit.png"),
+    ("dpo-eu", "/metrics/regions/eu-central/", "metrics-eu-central.png"),
+    ("dpo-eu", "/metrics/versions/fraud-global:1.0.0/", "metrics-model-version.png"),
 ]
 
 
@@ -35,6 +38,8 @@ def main():
         )
         sessions = {}
         for user, path, name in SHOTS:
+            if ONLY not in name:
+                continue
             if user not in sessions:
                 context = browser.new_context(viewport={"width": 1280, "height": 860})
                 page = context.new_page()

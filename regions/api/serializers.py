@@ -66,6 +66,8 @@ class RegionSerializer(serializers.ModelSerializer):
             "provider",
             "cloud_region",
             "description",
+            "metrics_k",
+            "metrics_epsilon",
         ]
 
 
