@@ -1330,6 +1330,16 @@ def evaluate(
                 "(EDPB Guidelines 05/2021, criterion 1).",
             )
         )
+        if src in REGIMES:
+            head.append(
+                Finding(
+                    "ORIGIN_REGIME_ALSO_APPLIES",
+                    WARNING,
+                    f"{REGIME_LAW[REGIMES[src]]} governs data leaving {facts.source_country} "
+                    "too; the engine checked the GDPR's rules only. Check the transfer under "
+                    "both.",
+                )
+            )
     regime = REGIMES.get(origin)
 
     # Criterion 2: a different controller or processor receives the data.
@@ -1367,6 +1377,7 @@ def evaluate(
     if (
         facts.destination_jurisdiction not in (origin, dest_jurisdiction)
         and importer.country != facts.destination_country
+        and all(leg.importer.country != facts.destination_country for leg in facts.onward)
     ):
         head.append(
             Finding(

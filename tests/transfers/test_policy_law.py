@@ -137,6 +137,32 @@ CASES = [
         absent=("ORIGIN_REGIME_NOT_MODELLED",),
         words=("Art. 3(2)", "no EU adequacy decision"),
     ),
+    # Both regimes apply to a UK exporter that is also subject to the GDPR under Art. 3(2).
+    Case(
+        "art-3-2-exporter-in-the-uk-both-regimes",
+        facts(
+            "GB",
+            "IN",
+            exporter=party("Albion Ltd", "GB", "controller", scope={p.HINT_GDPR_ART3_2: True}),
+        ),
+        allowed=False,
+        codes={"ORIGIN_REGIME_ALSO_APPLIES": "warning", "EXPORTER_SUBJECT_TO_GDPR_ART3_2": "info"},
+        words=("the UK GDPR governs",),
+    ),
+    # A host abroad stated as an onward leg is checked as one, not asked about again.
+    Case(
+        "hosting-abroad-stated-as-an-onward-leg",
+        facts(
+            "DE",
+            "US",
+            importer=INDIA,
+            onward=(p.OnwardLeg(party("Cloudy Inc", "US", certs=[p.CERT_EU_US_DPF])),),
+        ),
+        [*REFERENCE, scc()],
+        basis="scc",
+        codes={"ONWARD_TRANSFER_COVERED": "info"},
+        absent=("HOSTING_ABROAD_NOT_STATED",),
+    ),
     # An importer subject to Art. 3(2) still receives a transfer; 2021/914 not designed for it
     # (Decision 2021/914, Recital 7).
     Case(
