@@ -1,6 +1,8 @@
-"""The regional agent: verifies and applies signed bundles and routes records at ingestion.
+"""The regional agent: a TUF client (python-tuf) that applies its region's bundle and routes
+records at ingestion.
 
-Standalone: standard library plus ``cryptography``. Nothing here may import Django.
+Standalone: the standard library, ``python-tuf`` and ``securesystemslib``. Nothing here may
+import Django or the control plane.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

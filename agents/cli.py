@@ -20,8 +20,9 @@ EXIT_OK, EXIT_REFUSED, EXIT_CONFIG = 0, 2, 3
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="TOML configuration file")
     p.add_argument("--region")
-    p.add_argument("--root-key", dest="root_key", help="root public key (base64 or PEM)")
-    p.add_argument("--root-key-file", dest="root_key_file")
+    p.add_argument(
+        "--trusted-root", dest="trusted_root", help="TUF root metadata file to start from"
+    )
     p.add_argument("--state-dir", dest="state_dir")
 
 
@@ -31,21 +32,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="poll the control plane and apply bundles")
+    run = sub.add_parser("run", help="refresh from the control plane (TUF) and apply bundles")
     _add_common(run)
     run.add_argument("--url", help="control plane base URL")
     run.add_argument("--token")
     run.add_argument("--token-file", dest="token_file")
     run.add_argument("--poll-min", dest="poll_min", type=float)
     run.add_argument("--poll-max", dest="poll_max", type=float)
-    run.add_argument("--long-poll", dest="long_poll", type=int, help="Prefer: wait=N seconds")
-    run.add_argument("--listen", help="HOST:PORT for pushed bundles and POST /route")
-    run.add_argument("--once", action="store_true", help="poll once, report, and exit")
+    run.add_argument("--listen", help="HOST:PORT for refresh signals, POST /route, GET /status")
+    run.add_argument("--once", action="store_true", help="refresh once, report, and exit")
 
-    status = sub.add_parser("status", help="show the locally applied bundle")
+    status = sub.add_parser("status", help="show the locally applied bundle and its trust")
     _add_common(status)
 
-    verify = sub.add_parser("verify", help="verify a bundle file against the root key")
+    verify = sub.add_parser(
+        "verify", help="check a bundle file against the state directory's TUF metadata"
+    )
     _add_common(verify)
     verify.add_argument("file")
     return parser
@@ -56,23 +58,30 @@ def _config(args, keys) -> AgentConfig:
     return load_config(flags=flags, config_file=args.config)
 
 
-COMMON = ("region", "root_key", "root_key_file", "state_dir")
-RUN = COMMON + ("url", "token", "token_file", "poll_min", "poll_max", "long_poll", "listen")
+COMMON = ("region", "trusted_root", "state_dir")
+RUN = COMMON + ("url", "token", "token_file", "poll_min", "poll_max", "listen")
 
 
 def cmd_run(args) -> int:
     config = _config(args, RUN)
-    config.require("url", "token", "region", "root_key")
+    config.require("url", "token", "region", "trusted_root")
     agent = Agent(config)
+    # The saved state is loaded before anything listens: no signal or route request can be
+    # served against an empty agent that then overwrites what was on disk.
+    agent.load()
     if args.once:
-        agent.load()
         result = agent.poll_once()
         agent.report_status()
         print(json.dumps({"outcome": result.outcome, "code": result.code, **agent.status()}))
         return EXIT_OK if result.outcome in ("applied", "unchanged") else EXIT_REFUSED
     stop = threading.Event()
+
+    def shutdown(*_):
+        stop.set()
+        agent.wake.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, shutdown)
     metrics = start_metrics(agent, config, stop)
     server = None
     if config.listen_address:
@@ -132,7 +141,7 @@ def cmd_status(args) -> int:
     config = _config(args, COMMON)
     store = StateStore(config.state_dir)
     out = {"state_dir": str(store.dir), "state": store.read_state_safely()}
-    if config.root_key and config.region:
+    if config.trusted_root and config.region:
         agent = Agent(config)
         agent.load()
         out.update(agent.status())
@@ -143,18 +152,25 @@ def cmd_status(args) -> int:
 
 def cmd_verify(args) -> int:
     config = _config(args, COMMON)
-    config.require("root_key")
+    config.require("trusted_root", "region")
+    store = StateStore(config.state_dir)
     try:
+        agent = Agent(config)
+        trust = store.trust(bootstrap=agent.bootstrap, region=config.region)
         with open(args.file, "rb") as fh:
             raw = fh.read(config.max_bundle_bytes + 1)
-        envelope = protocol.parse_json_bytes(raw, max_bytes=config.max_bundle_bytes)
-        bundle = protocol.verify_bundle(
-            envelope,
-            root_public_key=protocol.load_public_key(config.root_key),
-            region=config.region or None,
-        )
+        if len(raw) > config.max_bundle_bytes:
+            raise protocol.TooLargeError(f"{args.file} exceeds {config.max_bundle_bytes} bytes")
+        if protocol.sha256_digest(raw) != "sha256:" + trust.target_sha256:
+            raise protocol.ProtocolError(
+                "the file is not the bundle the region's role lists", code="hash_mismatch"
+            )
+        bundle = protocol.parse_bundle(raw, region=config.region)
     except protocol.ProtocolError as exc:
         print(json.dumps({"valid": False, **exc.as_dict()}))
+        return EXIT_REFUSED
+    except OSError as exc:
+        print(json.dumps({"valid": False, "code": "unreadable", "message": str(exc)}))
         return EXIT_REFUSED
     print(
         json.dumps(
@@ -163,9 +179,9 @@ def cmd_verify(args) -> int:
                 "region": bundle.region,
                 "version": bundle.version,
                 "digest": bundle.digest,
-                "expires": protocol.format_time(bundle.expires),
-                "signed_by": bundle.signed_by,
-                "keyring_version": bundle.keyring.version,
+                "role_version": trust.role_version,
+                "root_version": trust.root_version,
+                "expires": protocol.format_time(trust.expires),
             }
         )
     )

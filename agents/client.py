@@ -1,29 +1,47 @@
-"""The agent core: fetch, verify, apply, report. HTTP through ``agents.transport``.
+"""The agent core: a TUF client (``tuf.ngclient.Updater``) that applies its region's bundle.
 
-``Agent.accept`` is the single entry for a bundle, whether it was polled or pushed: it verifies
-the envelope and the freshness statement against what is applied, persists atomically, and only
-then swaps the in-memory bundle. A refusal leaves the last good bundle applied and is reported.
+One refresh: walk the root chain, fetch the timestamp, and only when it moved the snapshot,
+targets and the region's role; then download the region's bundle only when its hashes changed,
+verify them (TUF) and its shape (``agents.protocol``), and apply it atomically. Every request
+goes through ``agents.transport`` (an overall deadline, bounded sizes, no redirect to another
+origin). Whatever fails is a refusal with a stable code, recorded in the state directory and
+reported to the control plane; the last good bundle stays applied.
+
+Fail closed: once the trusted metadata expires (the timestamp is short-lived, so a control plane
+unreachable for longer than ``TUF_TIMESTAMP_EXPIRY_SECONDS`` or a frozen one both end here), the
+router refuses everything and says why, until a refresh succeeds.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+
+from tuf.api import exceptions as tuf_errors
+from tuf.api.exceptions import DownloadHTTPError
+from tuf.ngclient import Updater, UpdaterConfig
+from tuf.ngclient.fetcher import FetcherInterface
 
 from agents import __version__, protocol
-from agents.config import AgentConfig
-from agents.protocol import AppliedState, ProtocolError, VerifiedBundle
+from agents.config import AgentConfig, ConfigError
+from agents.protocol import Bundle, ProtocolError
 from agents.router import RouteDecision, route
-from agents.state import StateStore
-from agents.transport import TransportError, request
+from agents.state import StateStore, Trust
+from agents.transport import TransportError, parse_json, request
 
 log = logging.getLogger("sovereign.agent")
 
-BUNDLE_PATH = "/api/v1/agent/bundle"
+TUF_PATH = "/api/v1/agent/tuf/"
+TARGETS_PATH = "/api/v1/agent/tuf/targets/"
 STATUS_PATH = "/api/v1/agent/status"
+MIN_SIGNAL_INTERVAL = 1.0
 
 
 @dataclass(frozen=True)
@@ -34,270 +52,338 @@ class PollResult:
     code: str = ""
 
 
-def next_delay(
-    errors: int, config: AgentConfig, rng: random.Random, *, long_poll: bool = False
-) -> float:
-    """Seconds until the next poll: jitter between min and max, exponential backoff on errors."""
+def next_delay(errors: int, config: AgentConfig, rng: random.Random) -> float:
+    """Seconds until the next refresh: jitter between min and max, exponential backoff on errors."""
     if errors > 0:
         ceiling = min(config.backoff_max, config.poll_min * (2**errors))
         return rng.uniform(ceiling / 2, ceiling)
-    if long_poll:
-        return rng.uniform(0, min(1.0, config.poll_min))
     return rng.uniform(config.poll_min, config.poll_max)
 
 
-def _transport_refusal(exc: TransportError) -> ProtocolError:
-    """A response we could not use is a refusal, reported with the transport's reason."""
-    refusal = ProtocolError(exc.message)
-    refusal.code = exc.code  # too_large, bad_http, redirect_refused, malformed, bad_url
-    return refusal
+class TransportFetcher(FetcherInterface):
+    """python-tuf's fetcher over ``agents.transport``: the agent's token, a deadline per file,
+    and the length TUF expects as the body cap (endless data stops at the cap)."""
+
+    def __init__(self, *, token: str, deadline_s: float, max_bytes: int):
+        self.token = token
+        self.deadline_s = deadline_s
+        self.max_bytes = max_bytes
+        self._cap = threading.local()
+
+    @contextmanager
+    def download_file(self, url: str, max_length: int):
+        self._cap.value = min(max_length, self.max_bytes)
+        with super().download_file(url, max_length) as fh:
+            yield fh
+
+    def _fetch(self, url: str):
+        cap = getattr(self._cap, "value", self.max_bytes)
+        resp = request(
+            "GET",
+            url,
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "User-Agent": f"sovereign-agent/{__version__}",
+                "Accept": "application/json",
+            },
+            deadline_s=self.deadline_s,
+            max_bytes=cap,
+        )
+        if resp.status != 200:
+            raise DownloadHTTPError(f"HTTP {resp.status} for {url.rsplit('/', 1)[-1]}", resp.status)
+        if TARGETS_PATH not in url:
+            # Metadata must be strict JSON before python-tuf parses it: no NaN, no 1e400, no lone
+            # surrogates, bounded nesting.
+            try:
+                parse_json(resp.body)
+            except ValueError as exc:
+                raise TransportError("malformed", f"{url.rsplit('/', 1)[-1]}: {exc}") from None
+        return iter([resp.body])
+
+
+def refusal_from(exc: BaseException) -> ProtocolError:
+    """One stable code per way a refresh can fail."""
+    if isinstance(exc, ProtocolError):
+        return exc
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, tuf_errors.DownloadError) and isinstance(cause, TransportError):
+        exc = cause
+    if isinstance(exc, TransportError):
+        return ProtocolError(exc.message[:300], code=exc.code)
+    table = [
+        (tuf_errors.ExpiredMetadataError, "metadata_expired"),
+        (tuf_errors.BadVersionNumberError, "rollback"),
+        (tuf_errors.UnsignedMetadataError, "bad_signature"),
+        (tuf_errors.LengthOrHashMismatchError, "hash_mismatch"),
+        (tuf_errors.DownloadLengthMismatchError, "too_large"),
+        (tuf_errors.SlowRetrievalError, "timeout"),
+        (tuf_errors.DownloadHTTPError, "http_error"),
+        (tuf_errors.DownloadError, "unreachable"),
+        (tuf_errors.RepositoryError, "repository_error"),
+    ]
+    for kind, code in table:
+        if isinstance(exc, kind):
+            return ProtocolError(f"{type(exc).__name__}: {exc}"[:300], code=code)
+    if type(exc).__name__ == "DeserializationError":
+        return ProtocolError(f"metadata is not valid: {exc}"[:300], code="malformed")
+    return ProtocolError(f"{type(exc).__name__}: {exc}"[:300], code="internal")
 
 
 class Agent:
-    def __init__(
-        self,
-        config: AgentConfig,
-        *,
-        clock=protocol.utcnow,
-        rng: random.Random | None = None,
-    ):
-        config.require("region", "root_key")
+    def __init__(self, config: AgentConfig, *, clock=protocol.utcnow, rng=None):
+        config.require("region", "trusted_root")
         self.config = config
-        self.root_key = protocol.load_public_key(config.root_key)
+        self.bootstrap = _read_root(config.trusted_root)
         self.store = StateStore(config.state_dir)
         self.clock = clock
         self.rng = rng or random.Random()
         self.lock = threading.RLock()
-        self.bundle: VerifiedBundle | None = None
-        self.applied = AppliedState()
+        self.refresh_lock = threading.Lock()
+        self.wake = threading.Event()
+        self.bundle: Bundle | None = None
+        self.trust: Trust | None = None
+        self.state: dict = {}
         self.last_error: dict | None = None
         self.errors = 0
+        self._last_signal = 0.0
 
     # ------------------------------------------------------------------ state
 
     def load(self) -> None:
-        """Load the last good bundle from disk; works with the control plane down."""
+        """Load the last good bundle and its trust from disk; works with the control plane down."""
+        removed = self.store.clean_leftovers()
+        if removed:
+            log.info("removed leftovers of an interrupted write: %s", ", ".join(removed))
+        self.store.prepare()
         try:
-            loaded = self.store.load(
-                root_public_key=self.root_key, region=self.config.region, now=self.clock()
+            bundle, trust, state = self.store.load(
+                bootstrap=self.bootstrap, region=self.config.region
             )
         except ProtocolError as exc:
             log.error("state directory refused: %s", exc.message)
-            self._set_error(exc)
+            with self.lock:
+                self.state = self.store.read_state_safely()
+                self._set_error(exc)
             return
         with self.lock:
-            self.bundle = loaded.bundle
-            self.applied = loaded.applied
-            self.last_error = loaded.last_error
-        if loaded.bundle:
-            log.info("loaded bundle version %s from %s", loaded.applied.version, self.store.dir)
+            self.bundle, self.trust, self.state = bundle, trust, state
+            self.last_error = state.get("last_error")
+        if bundle:
+            log.info("loaded bundle version %s from %s", bundle.version, self.store.dir)
 
     def _set_error(self, exc: ProtocolError | None) -> None:
         self.last_error = exc.as_dict() if exc else None
         try:
-            self.store.record_error(self.last_error)
+            self.state = self.store.update_state(last_error=self.last_error)
         except OSError:
             log.exception("cannot record the error in the state directory")
 
     @property
     def expired(self) -> bool:
-        return self.bundle is not None and self.bundle.expires <= self.clock()
+        trust = self.trust
+        return trust is None or trust.expires <= self.clock()
 
     def status(self) -> dict:
         with self.lock:
-            bundle = self.bundle
+            bundle, trust, state = self.bundle, self.trust, self.state
             return {
                 "region": self.config.region,
-                "applied_version": self.applied.version or None,
-                "applied_digest": self.applied.digest or None,
-                "bundle_expires": protocol.format_time(bundle.expires) if bundle else None,
-                "expired": self.expired,
+                "applied_version": bundle.version if bundle else None,
+                "applied_digest": bundle.digest if bundle else None,
+                "expires": protocol.format_time(trust.expires) if trust else None,
+                "expired": bundle is not None and self.expired,
+                "last_refresh_at": state.get("last_refresh_at"),
+                "last_refresh_ok": bool(state.get("last_refresh_ok")),
                 "agent_version": __version__,
                 "last_error": self.last_error,
             }
 
-    # ------------------------------------------------------------------ apply
-
-    def accept(self, raw: bytes, freshness_header: str | None, *, source: str) -> VerifiedBundle:
-        """Verify and apply one bundle. Raises ``ProtocolError`` on refusal."""
-        with self.lock:
-            now = self.clock()
-            try:
-                envelope = protocol.parse_json_bytes(raw, max_bytes=self.config.max_bundle_bytes)
-                bundle = protocol.verify_bundle(
-                    envelope,
-                    root_public_key=self.root_key,
-                    region=self.config.region,
-                    applied=self.applied,
-                    now=now,
-                )
-                freshness = protocol.verify_freshness(
-                    protocol.decode_header(freshness_header),
-                    keyring=bundle.keyring,
-                    region=self.config.region,
-                    now=now,
-                    applied=self.applied,
-                )
-                protocol.check_bundle_matches_freshness(bundle, freshness)
-            except ProtocolError as exc:
-                log.warning("refused %s bundle: %s (%s)", source, exc.message, exc.code)
-                self._set_error(exc)
-                raise
-            if (
-                bundle.digest == self.applied.digest
-                and bundle.keyring.version <= self.applied.keyring_version
-            ):
-                return bundle
-            self.store.save(bundle, raw, applied_at=protocol.format_time(now))
-            self.bundle = bundle
-            self.applied = AppliedState(bundle.version, bundle.digest, bundle.keyring.version)
-            self.last_error = None
-            log.info("applied %s bundle version %s (%s)", source, bundle.version, bundle.digest)
-            return bundle
-
-    def check_unchanged(self, freshness_header: str | None) -> protocol.Freshness:
-        """A 304: the statement must be signed, current, for us, and name what we hold."""
-        with self.lock:
-            if self.bundle is None:
-                raise protocol.MalformedError("304 received but no bundle is applied")
-            try:
-                freshness = protocol.verify_freshness(
-                    protocol.decode_header(freshness_header),
-                    keyring=self.bundle.keyring,
-                    region=self.config.region,
-                    now=self.clock(),
-                    applied=self.applied,
-                )
-                if freshness.latest_version != self.applied.version:
-                    raise protocol.FreshnessMismatchError(
-                        f"304 but the server announces version {freshness.latest_version}"
-                    )
-            except ProtocolError as exc:
-                self._set_error(exc)
-                raise
-            if self.last_error and self.last_error.get("code") != "bundle_expired":
-                self._set_error(None)
-            return freshness
-
     def route(self, metadata, *, now: datetime | None = None) -> RouteDecision:
         with self.lock:
-            bundle = self.bundle
+            bundle, trust = self.bundle, self.trust
         if bundle is None:
             return RouteDecision(False, "no_bundle", "no valid bundle is applied (default deny)")
-        return route(metadata, bundle.content, now=now or self.clock())
+        now = now or self.clock()
+        if trust is None or trust.expires <= now:
+            when = protocol.format_time(trust.expires) if trust else "unknown"
+            last = self.state.get("last_refresh_at") or "never"
+            why = (self.last_error or {}).get("code", "none")
+            return RouteDecision(
+                False,
+                "expired",
+                f"trusted metadata expired at {when} (last successful refresh {last}, last "
+                f"failure {why}); routing nothing until a refresh succeeds",
+            )
+        return route(metadata, bundle.content, now=now)
 
-    # ------------------------------------------------------------------ HTTP
+    # ------------------------------------------------------------------ TUF
 
-    def _request(self, method: str, path: str, *, body=None, headers=None, timeout=None):
-        """One call to the control plane through ``agents.transport``: an overall deadline,
-        the body capped, no redirect to another origin. Raises ``TransportError`` only."""
+    def _updater(self) -> Updater:
         self.config.require("url", "token")
-        url = self.config.url.rstrip("/") + path
-        data = protocol.canonical_json(body) if body is not None else None
-        all_headers = {
-            "Authorization": f"Bearer {self.config.token}",
-            "User-Agent": f"sovereign-agent/{__version__}",
-        }
-        if data is not None:
-            all_headers["Content-Type"] = "application/json"
-        all_headers.update(headers or {})
-        return request(
-            method,
-            url,
-            headers=all_headers,
-            body=data,
-            deadline_s=timeout or self.config.timeout,
+        base = self.config.url.rstrip("/")
+        fetcher = TransportFetcher(
+            token=self.config.token,
+            deadline_s=self.config.timeout,
             max_bytes=self.config.max_bundle_bytes,
         )
+        config = UpdaterConfig(
+            max_root_rotations=64,
+            max_delegations=4,
+            root_max_length=256 * 1024,
+            timestamp_max_length=16 * 1024,
+            snapshot_max_length=2 * 1024 * 1024,
+            targets_max_length=2 * 1024 * 1024,
+            app_user_agent=f"sovereign-agent/{__version__}",
+        )
+        return Updater(
+            metadata_dir=str(self.store.metadata_dir),
+            metadata_base_url=base + TUF_PATH,
+            target_base_url=base + TARGETS_PATH,
+            fetcher=fetcher,
+            config=config,
+            bootstrap=self.bootstrap,
+        )
 
-    def poll_once(self, *, conditional: bool = True) -> PollResult:
-        headers = {"Accept": "application/json"}
-        if conditional and self.applied.digest:
-            headers["If-None-Match"] = f'"{self.applied.digest}"'
-        timeout = self.config.timeout
-        if self.config.long_poll > 0:
-            headers["Prefer"] = f"wait={self.config.long_poll}"
-            timeout += self.config.long_poll
+    def _refresh(self) -> PollResult:
+        region = self.config.region
+        updater = self._updater()
+        updater.refresh()
+        info = updater.get_targetinfo(protocol.target_path(region))
+        if info is None:
+            raise ProtocolError(f"the repository lists no bundle for {region}", code="no_target")
+        trust = self.store.trust(bootstrap=self.bootstrap, region=region)
+        now = self.clock()
+        with self.lock:
+            current = self.bundle
+        if current is not None and current.digest == "sha256:" + info.hashes.get("sha256", ""):
+            self._refreshed(trust, now)
+            return PollResult("unchanged", current.version)
+        if info.length > self.config.max_bundle_bytes:
+            raise protocol.TooLargeError(
+                f"bundle of {info.length} bytes exceeds the cap of {self.config.max_bundle_bytes}"
+            )
+        tmp = self.store.dir / f".download.{os.getpid()}.tmp"
         try:
-            resp = self._request("GET", BUNDLE_PATH, headers=headers, timeout=timeout)
-        except TransportError as exc:
-            with self.lock:
-                self._set_error(_transport_refusal(exc))
-            outcome = "error" if exc.code in ("unreachable", "timeout") else "refused"
-            return PollResult(outcome, self.applied.version, exc.message, exc.code)
-        freshness = resp.header(protocol.FRESHNESS_HEADER)
-        try:
-            if resp.status == 304:
-                try:
-                    self.check_unchanged(freshness)
-                except (protocol.UnendorsedKeyError, protocol.FreshnessMismatchError):
-                    if conditional:
-                        # The signing key rotated or the server moved on: fetch in full.
-                        return self.poll_once(conditional=False)
-                    raise
-                return PollResult("unchanged", self.applied.version)
-            if resp.status != 200:
-                body = resp.body[:2048].decode("utf-8", "replace")
-                return PollResult("error", self.applied.version, f"HTTP {resp.status}: {body}")
-            raw = resp.body
-        except ProtocolError as exc:
-            self._set_error(exc)
-            return PollResult("refused", self.applied.version, exc.message, exc.code)
-        before = self.applied.version
-        try:
-            bundle = self.accept(raw, freshness, source="polled")
-        except ProtocolError as exc:
-            return PollResult("refused", self.applied.version, exc.message, exc.code)
-        if bundle.version == before:
-            return PollResult("unchanged", bundle.version)
+            updater.download_target(info, filepath=str(tmp))
+            raw = tmp.read_bytes()
+        finally:
+            tmp.unlink(missing_ok=True)
+        bundle = protocol.parse_bundle(raw, region=region)
+        with self.lock:
+            self.store.save_bundle(
+                bundle,
+                raw,
+                applied_at=protocol.format_time(now),
+                role_version=trust.role_version,
+            )
+            self.bundle = bundle
+            self._refreshed(trust, now)
+        log.info("applied bundle version %s (%s)", bundle.version, bundle.digest)
         return PollResult("applied", bundle.version)
+
+    def _refreshed(self, trust: Trust, now) -> None:
+        with self.lock:
+            self.trust = trust
+            self.last_error = None
+            self.state = self.store.update_state(
+                last_refresh_at=protocol.format_time(now), last_refresh_ok=True, last_error=None
+            )
+
+    def poll_once(self) -> PollResult:
+        """One refresh. Never raises: whatever goes wrong is a reported refusal."""
+        with self.refresh_lock:
+            version = self.bundle.version if self.bundle else 0
+            try:
+                return self._refresh()
+            except Exception as exc:  # noqa: BLE001 - a server must never end the agent
+                refusal = refusal_from(exc)
+                if refusal.code == "internal":
+                    log.exception("refresh failed unexpectedly")
+                else:
+                    log.warning("refresh refused: %s (%s)", refusal.message, refusal.code)
+                with self.lock:
+                    self._set_error(refusal)
+                    try:
+                        self.state = self.store.update_state(last_refresh_ok=False)
+                    except OSError:
+                        pass
+                    self._recheck_expiry()
+                outcome = "error" if refusal.code in ("unreachable", "timeout") else "refused"
+                return PollResult(outcome, version, refusal.message, refusal.code)
+
+    def _recheck_expiry(self) -> None:
+        """After a failed refresh the stored metadata may have moved (root rotated, say)."""
+        try:
+            trust = self.store.trust(bootstrap=self.bootstrap, region=self.config.region)
+        except ProtocolError:
+            return
+        if self.trust is None or trust.role_version == self.trust.role_version:
+            self.trust = trust if self.bundle is not None else None
+
+    def signal(self) -> bool:
+        """A push: refresh soon. Carries nothing trusted; at most one per second counts."""
+        now = time.monotonic()
+        if now - self._last_signal < MIN_SIGNAL_INTERVAL:
+            return False
+        self._last_signal = now
+        self.wake.set()
+        return True
+
+    # ------------------------------------------------------------------ reporting
 
     def report_status(self) -> bool:
         if not (self.config.url and self.config.token):
-            return False  # push-only agent with no control plane configured
-        body = self.status()
+            return False
+        body = protocol.canonical_json(self.status())
         try:
-            resp = self._request("POST", STATUS_PATH, body=body)
+            resp = request(
+                "POST",
+                self.config.url.rstrip("/") + STATUS_PATH,
+                headers={
+                    "Authorization": f"Bearer {self.config.token}",
+                    "Content-Type": "application/json",
+                    "User-Agent": f"sovereign-agent/{__version__}",
+                },
+                body=body,
+                deadline_s=self.config.timeout,
+                max_bytes=64 * 1024,
+            )
         except TransportError as exc:
             log.warning("status report failed: %s", exc)
             return False
+        if not 200 <= resp.status < 300:
+            log.warning("status report answered %s", resp.status)
         return 200 <= resp.status < 300
 
     # ------------------------------------------------------------------ loop
 
     def run(self, stop: threading.Event) -> None:
-        self.load()
         reported = None
         while not stop.is_set():
-            result = self.poll_once_safely()
-            if result.outcome in ("applied", "refused") or reported != (
-                self.applied.digest,
-                self.last_error,
-            ):
+            self.wake.clear()
+            result = self.poll_once()
+            snapshot = (result.version, str(self.last_error), self.state.get("last_refresh_at"))
+            if result.outcome != "unchanged" or reported != snapshot[:2]:
                 try:
                     if self.report_status():
-                        reported = (self.applied.digest, self.last_error)
+                        reported = snapshot[:2]
                 except Exception:  # noqa: BLE001 - a report that fails is retried next round
                     log.exception("status report failed")
             if result.outcome in ("error", "refused"):
                 self.errors += 1
-                log.warning("poll %s: %s", result.outcome, result.detail)
             else:
                 self.errors = 0
-            stop.wait(
-                next_delay(self.errors, self.config, self.rng, long_poll=self.config.long_poll > 0)
-            )
+            self.wake.wait(next_delay(self.errors, self.config, self.rng))
 
-    def poll_once_safely(self) -> PollResult:
-        """``poll_once`` that never raises: whatever goes wrong is a reported refusal."""
-        try:
-            return self.poll_once()
-        except Exception as exc:  # noqa: BLE001 - the loop must survive anything a server sends
-            log.exception("poll failed unexpectedly")
-            error = protocol.MalformedError(f"{type(exc).__name__}: {exc}"[:500])
-            with self.lock:
-                self._set_error(error)
-            return PollResult("refused", self.applied.version, error.message, error.code)
 
-    def report_async(self) -> None:
-        threading.Thread(target=self.report_status, daemon=True).start()
+def _read_root(value: str) -> bytes:
+    """``trusted_root`` is a path to root metadata (JSON); its bytes are TUF's bootstrap."""
+    try:
+        data = Path(value).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the trusted root {value}: {exc}") from None
+    try:
+        protocol.parse_json_bytes(data, max_bytes=256 * 1024)
+    except ProtocolError as exc:
+        raise ConfigError(f"trusted root {value} is not JSON: {exc.message}") from None
+    return data

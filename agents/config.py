@@ -1,8 +1,9 @@
 """Agent configuration: command-line flags override environment, which overrides a TOML file.
 
 Environment variables are ``SOVEREIGN_AGENT_<NAME>`` (``SOVEREIGN_AGENT_URL``,
-``SOVEREIGN_AGENT_TOKEN``, ...). Secrets may also come from a file: ``token_file`` /
-``SOVEREIGN_AGENT_TOKEN_FILE``; the root key may be given inline or as ``root_key_file``.
+``SOVEREIGN_AGENT_TOKEN``, ...). The token may also come from a file: ``token_file`` /
+``SOVEREIGN_AGENT_TOKEN_FILE``. ``trusted_root`` is the path of the TUF root metadata the agent
+starts from (``var/keys/root.json`` on the control plane; any version: the agent walks the chain).
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ class AgentConfig:
     url: str = ""
     token: str = ""
     region: str = ""
-    root_key: str = ""
+    trusted_root: str = ""
     state_dir: str = "var/agent"
     poll_min: float = 10.0
     poll_max: float = 30.0
     backoff_max: float = 300.0
-    long_poll: int = 0
     listen: str = ""
     listen_deadline: float = 10.0
     listen_connections: int = 32
@@ -87,8 +87,6 @@ def _layer(raw: dict) -> dict:
             continue
         if key == "token_file":
             out["token"] = _read_secret_file(value, "token")
-        elif key == "root_key_file":
-            out["root_key"] = _read_secret_file(value, "root key")
         elif key in _FIELD_TYPES:
             out[key] = _coerce(key, value)
         else:
@@ -111,7 +109,7 @@ def load_config(
                 merged.update(_layer(tomllib.load(fh)))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config file {config_file}: {exc}") from exc
-    env_names = list(_FIELD_TYPES) + ["token_file", "root_key_file"]
+    env_names = list(_FIELD_TYPES) + ["token_file"]
     merged.update(_layer({n: environ.get(ENV_PREFIX + n.upper()) for n in env_names}))
     merged.update(_layer(flags or {}))
     config = AgentConfig(**merged)

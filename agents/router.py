@@ -3,8 +3,10 @@
 ``route(metadata, content)`` is a pure function over the bundle's ``content`` (see
 ``docs/agent-protocol.md`` for its shape). It never sees the record itself, only:
 
-* ``subject_country``: ISO 3166-1 alpha-2 country of the data subject,
-* ``data_categories``: dotted category keys (``user.contact.email``),
+* ``subject_country``: ISO 3166-1 alpha-2 country of the data subject: exactly two ASCII
+  letters once surrounding whitespace is stripped; anything else is refused,
+* ``data_categories``: dotted category keys (``user.contact.email``), matched exactly against
+  the bundle's taxonomy (``content["categories"]``); an unknown key is refused,
 * ``contract_tags``: free labels from the contract the record arrived under.
 
 Residency rules are ordered by ``position``; each sets any of ``subject_country``,
@@ -18,10 +20,41 @@ a local record with the same categories and tags would.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from agents.protocol import MalformedError, parse_time, utcnow
+
+_CATEGORY_KEY = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
+MAX_CATEGORIES = 64
+
+
+def normalise_country(value: str) -> str:
+    """Exactly two ASCII letters once surrounding whitespace is stripped, upper-cased.
+
+    Anything else (a zero-width space, full-width letters, three letters, an embedded space) is
+    refused rather than reinterpreted.
+    """
+    text = value.strip(" \t\r\n")
+    if len(text) != 2 or not text.isascii() or not text.isalpha():
+        raise MalformedError(f"subject_country must be two ASCII letters, got {value[:20]!r}")
+    return text.upper()
+
+
+def check_categories(categories, taxonomy) -> tuple[str, ...]:
+    """Category keys are matched exactly: lower-case dotted keys of the bundle's taxonomy."""
+    if len(categories) > MAX_CATEGORIES:
+        raise MalformedError(f"more than {MAX_CATEGORIES} data categories")
+    known = set(taxonomy) if taxonomy else None
+    for key in categories:
+        if not _CATEGORY_KEY.fullmatch(key) or (known is not None and key not in known):
+            raise UnknownCategoryError(f"unknown data category {key[:80]!r}")
+    return tuple(categories)
+
+
+class UnknownCategoryError(MalformedError):
+    code = "unknown_category"
 
 
 @dataclass(frozen=True)
@@ -48,7 +81,7 @@ class RecordMetadata:
             raise MalformedError("data_categories and contract_tags must be lists of strings")
         if not all(isinstance(c, str) for c in cats) or not all(isinstance(t, str) for t in tags):
             raise MalformedError("data_categories and contract_tags must be lists of strings")
-        return cls(country.upper(), tuple(cats), tuple(tags))
+        return cls(normalise_country(country) if country else "", tuple(cats), tuple(tags))
 
 
 @dataclass(frozen=True)
@@ -119,6 +152,9 @@ def _covering_transfer(
         if not to_region and transfer.get("to_jurisdiction") != here:
             continue
         granted = transfer.get("categories") or []
+        # A transfer is limited to its categories: a record with none is never covered by it.
+        if not granted or not meta.data_categories:
+            continue
         if all(any(category_covers(g, c) for g in granted) for c in meta.data_categories):
             return transfer
     return None
@@ -128,6 +164,7 @@ def route(metadata, content: dict, *, now: datetime | None = None) -> RouteDecis
     """Decide the home jurisdiction and data store of a record. Pure; default deny."""
     now = now or utcnow()
     meta = metadata if isinstance(metadata, RecordMetadata) else RecordMetadata.from_dict(metadata)
+    check_categories(meta.data_categories, content.get("categories"))
     region_info = content.get("region") or {}
     region = region_info.get("slug", "")
     here = region_info.get("jurisdiction", "")

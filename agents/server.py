@@ -1,9 +1,8 @@
 """The agent's local HTTP endpoint (``--listen HOST:PORT``), standard library only.
 
-* ``POST /bundle``: a pushed bundle envelope, with the freshness statement in the
-  ``X-Bundle-Freshness`` header. The envelope is self-authenticating (signed, keyring signed by
-  the root), so no further credential is needed; it goes through the same checks as a polled one.
-  200 when applied or already applied, 409 with ``{"code", "message"}`` when refused.
+* ``POST /refresh`` (``/bundle`` too, for older control planes): a push is only a "refresh
+  now" signal, authenticated or not. Its body (at most ``MAX_SIGNAL_BYTES``) is read and
+  ignored: nothing in it is trusted. 202; the agent refreshes through TUF at most once a second.
 * ``POST /route``: record metadata in, routing decision out (200 accepted, 403 refused).
 * ``POST /observe``: observations from services in the region, ``{"name", "value",
   "dimensions", "at"?}`` (``at``: when it happened, epoch seconds, within the last hour) or
@@ -30,6 +29,7 @@ from agents.client import Agent
 log = logging.getLogger("sovereign.agent.server")
 
 MAX_ROUTE_BYTES = 64 * 1024
+MAX_SIGNAL_BYTES = 64 * 1024
 MAX_OBSERVE_BYTES = 256 * 1024
 MAX_OBSERVATIONS = 1000
 MAX_CONNECTIONS = 32
@@ -74,25 +74,21 @@ class AgentRequestHandler(BaseHTTPRequestHandler):
         return self._send(404, {"code": "not_found", "message": self.path})
 
     def do_POST(self):  # noqa: N802
-        if self.path == "/bundle":
-            return self._bundle()
+        if self.path in ("/refresh", "/bundle"):
+            return self._signal()
         if self.path == "/route":
             return self._route()
         if self.path == "/observe":
             return self._observe()
         return self._send(404, {"code": "not_found", "message": self.path})
 
-    def _bundle(self):
+    def _signal(self):
         try:
-            raw = self._body(self.agent.config.max_bundle_bytes)
-            bundle = self.agent.accept(
-                raw, self.headers.get(protocol.FRESHNESS_HEADER), source="pushed"
-            )
+            self._body(MAX_SIGNAL_BYTES)  # read and drop: a signal carries nothing trusted
         except protocol.ProtocolError as exc:
-            self.agent.report_async()
-            return self._send(413 if exc.code == "too_large" else 409, exc.as_dict())
-        self.agent.report_async()
-        return self._send(200, {"applied_version": bundle.version, "digest": bundle.digest})
+            return self._send(413 if exc.code == "too_large" else 400, exc.as_dict())
+        queued = self.agent.signal()
+        return self._send(202, {"refresh": "queued" if queued else "already queued"})
 
     def _route(self):
         try:

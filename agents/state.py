@@ -1,19 +1,17 @@
-"""The agent's state directory: the last good bundle and what was accepted, applied atomically.
+"""The agent's state directory: TUF metadata, the last good bundle, and what happened.
 
-Files:
-
-* ``bundle.json``: the applied envelope, byte for byte as received;
-* ``state.json``: ``{"version", "digest", "keyring_version", "highest_version", "applied_at",
+* ``metadata/``: the TUF client's trusted metadata (``root_history/N.root.json``, ``root.json``,
+  ``timestamp.json``, ``snapshot.json``, ``targets.json``, ``<region>.json``), written by
+  ``tuf.ngclient`` itself, each atomically.
+* ``bundle.json``: the applied bundle, byte for byte as TUF verified it.
+* ``state.json``: ``{"version", "digest", "applied_at", "last_refresh_at", "last_refresh_ok",
   "last_error"}``.
 
 Each write goes to a temporary file in the same directory, is fsynced, renamed over the old one,
-and the directory is fsynced: a crash leaves the old or the new file, never half of one. The bundle
-is written before the state, so a crash between the two leaves a newer bundle with the old state,
-which loading treats as an interrupted apply and repairs from the (verified) bundle.
-
-At start ``load`` re-verifies the stored bundle's signatures against the root key and checks it
-against ``state.json``; an edited file raises ``TamperedStateError`` and the agent starts with no
-bundle (everything is refused by the router until a good bundle arrives).
+and the directory is fsynced: a crash leaves the old or the new file, never half of one. At
+start the agent removes temporary files a crash left behind, then re-verifies ``bundle.json``
+offline against the stored metadata (the root chain from the configured trusted root, targets,
+the region's role); an edited file is ``state_tampered`` and the agent starts with no bundle.
 """
 
 from __future__ import annotations
@@ -24,23 +22,30 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuf.api.metadata import Metadata, Root, Targets
+
 from agents import protocol
-from agents.protocol import AppliedState, ProtocolError, VerifiedBundle
+from agents.protocol import Bundle, TamperedStateError
 
 BUNDLE_FILE = "bundle.json"
 STATE_FILE = "state.json"
+METADATA_DIR = "metadata"
+TOP_LEVEL = ("root", "timestamp", "snapshot", "targets")
 
 
-class TamperedStateError(ProtocolError):
-    code = "state_tampered"
+class InterruptedApplyError(protocol.ProtocolError):
+    code = "apply_interrupted"
 
 
 @dataclass
-class LoadedState:
-    bundle: VerifiedBundle | None
-    applied: AppliedState
-    highest_version: int
-    last_error: dict | None = None
+class Trust:
+    """What the stored metadata says: until when it may be relied on, and the bundle's target."""
+
+    expires: object  # datetime
+    root_version: int
+    role_version: int
+    target_length: int
+    target_sha256: str
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -78,31 +83,43 @@ class StateStore:
     def state_path(self) -> Path:
         return self.dir / STATE_FILE
 
+    @property
+    def metadata_dir(self) -> Path:
+        return self.dir / METADATA_DIR
+
+    def prepare(self) -> None:
+        (self.metadata_dir / "root_history").mkdir(parents=True, exist_ok=True)
+
+    def clean_leftovers(self) -> list[str]:
+        """Remove temporary files a crash left mid-write: ours (``.<name>.*.tmp``) and the TUF
+        client's (``tmp*`` in ``metadata/``)."""
+        removed = []
+        candidates = []
+        if self.dir.is_dir():
+            candidates += [
+                p for p in self.dir.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")
+            ]
+        if self.metadata_dir.is_dir():
+            candidates += [p for p in self.metadata_dir.iterdir() if p.name.startswith("tmp")]
+        for path in candidates:
+            if path.is_file() and not path.is_symlink():
+                try:
+                    path.unlink()
+                    removed.append(path.name)
+                except OSError:
+                    pass
+        return removed
+
     def read_state(self) -> dict:
         try:
-            return json.loads(self.state_path.read_text(encoding="utf-8"))
+            state = json.loads(self.state_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
         except ValueError as exc:
             raise TamperedStateError(f"{self.state_path} is not valid JSON") from exc
-
-    def _write_state(self, state: dict) -> None:
-        atomic_write(self.state_path, json.dumps(state, indent=2, sort_keys=True).encode())
-
-    def save(self, bundle: VerifiedBundle, raw: bytes, *, applied_at: str) -> None:
-        """Persist an accepted bundle. ``raw`` must be the bytes that were verified."""
-        previous = self.read_state_safely()
-        atomic_write(self.bundle_path, raw)
-        self._write_state(
-            {
-                "version": bundle.version,
-                "digest": bundle.digest,
-                "keyring_version": bundle.keyring.version,
-                "highest_version": max(bundle.version, int(previous.get("highest_version", 0))),
-                "applied_at": applied_at,
-                "last_error": None,
-            }
-        )
+        if not isinstance(state, dict):
+            raise TamperedStateError(f"{self.state_path} is not an object")
+        return state
 
     def read_state_safely(self) -> dict:
         try:
@@ -110,47 +127,90 @@ class StateStore:
         except TamperedStateError:
             return {}
 
-    def record_error(self, error: dict | None) -> None:
+    def update_state(self, **fields) -> dict:
         state = self.read_state_safely()
-        state["last_error"] = error
-        self._write_state(state)
+        state.update(fields)
+        atomic_write(self.state_path, json.dumps(state, indent=2, sort_keys=True).encode())
+        return state
 
-    def load(self, *, root_public_key, region: str, now=None) -> LoadedState:
-        """Load and re-verify the last good bundle; raises ``TamperedStateError`` if altered."""
+    def save_bundle(self, bundle: Bundle, raw: bytes, *, applied_at: str, role_version: int):
+        """Persist a verified bundle: the bytes first, then the state that names them."""
+        atomic_write(self.bundle_path, raw)
+        self.update_state(
+            version=bundle.version,
+            digest=bundle.digest,
+            role_version=role_version,
+            applied_at=applied_at,
+        )
+
+    # ------------------------------------------------------------------ offline verification
+
+    def _md(self, name: str) -> Metadata:
+        return Metadata.from_file(str(self.metadata_dir / f"{name}.json"))
+
+    def trust(self, *, bootstrap: bytes, region: str) -> Trust:
+        """Re-verify the stored metadata chain offline; expiry is reported, not enforced."""
+        try:
+            root = Metadata[Root].from_bytes(bootstrap)
+            version = root.signed.version + 1
+            while True:
+                path = self.metadata_dir / "root_history" / f"{version}.root.json"
+                if not path.exists():
+                    break
+                new = Metadata[Root].from_file(str(path))
+                root.verify_delegate("root", new)
+                new.verify_delegate("root", new)
+                if new.signed.version != version:
+                    raise ValueError(f"{path.name} holds version {new.signed.version}")
+                root, version = new, version + 1
+            timestamp, snapshot = self._md("timestamp"), self._md("snapshot")
+            targets, role = self._md("targets"), self._md(region)
+            root.verify_delegate("timestamp", timestamp)
+            root.verify_delegate("snapshot", snapshot)
+            root.verify_delegate("targets", targets)
+            targets.verify_delegate(region, role)
+            if not isinstance(role.signed, Targets):
+                raise ValueError(f"{region}.json is not targets metadata")
+            info = role.signed.targets[protocol.target_path(region)]
+        except Exception as exc:  # noqa: BLE001 - whatever is wrong, the state cannot be trusted
+            raise TamperedStateError(
+                f"stored TUF metadata fails verification: {type(exc).__name__}: {exc}"[:300]
+            ) from None
+        expires = min(md.signed.expires for md in (root, timestamp, snapshot, targets, role))
+        return Trust(
+            expires,
+            root.signed.version,
+            role.signed.version,
+            info.length,
+            info.hashes.get("sha256", ""),
+        )
+
+    def load(self, *, bootstrap: bytes, region: str) -> tuple[Bundle | None, Trust | None, dict]:
+        """The last good bundle and the trust it rests on; ``TamperedStateError`` if altered."""
         state = self.read_state()
         if not self.bundle_path.exists():
             if state.get("version"):
                 raise TamperedStateError("state.json names a bundle but bundle.json is missing")
-            return LoadedState(None, AppliedState(), int(state.get("highest_version", 0)))
+            return None, None, state
+        trust = self.trust(bootstrap=bootstrap, region=region)
         raw = self.bundle_path.read_bytes()
+        if len(raw) != trust.target_length or protocol.sha256_digest(raw) != (
+            "sha256:" + trust.target_sha256
+        ):
+            if trust.role_version != state.get("role_version"):
+                # The metadata moved on and the agent stopped before applying its target.
+                raise InterruptedApplyError(
+                    f"the stored metadata lists role version {trust.role_version}, the applied "
+                    f"bundle came with {state.get('role_version')}: refresh to apply"
+                )
+            raise TamperedStateError("bundle.json is not the target the stored metadata lists")
         try:
-            envelope = protocol.parse_json_bytes(raw)
-            # Expiry is not checked here: an expired last good bundle still loads (and the
-            # agent reports it as expired); everything else must hold.
-            bundle = protocol.verify_bundle(
-                envelope,
-                root_public_key=root_public_key,
-                region=region,
-                now=now,
-                check_expiry=False,
+            bundle = protocol.parse_bundle(raw, region=region)
+        except protocol.ProtocolError as exc:
+            raise TamperedStateError(f"stored bundle refused: {exc.message}") from None
+        if state.get("digest") != bundle.digest:
+            # A crash between bundle.json and state.json: the bundle was verified above.
+            state = self.update_state(
+                version=bundle.version, digest=bundle.digest, role_version=trust.role_version
             )
-        except protocol.KeyringExpiredError:
-            raise
-        except ProtocolError as exc:
-            raise TamperedStateError(f"stored bundle fails verification: {exc.message}") from exc
-        highest = int(state.get("highest_version", 0))
-        if state.get("version") is None:
-            raise TamperedStateError("bundle.json present but state.json is missing")
-        if bundle.version < state["version"] or bundle.version < highest:
-            raise TamperedStateError(
-                f"stored bundle version {bundle.version} is older than the recorded version "
-                f"{max(state['version'], highest)}"
-            )
-        if bundle.version == state["version"] and bundle.digest != state.get("digest"):
-            raise TamperedStateError("stored bundle digest differs from the recorded digest")
-        if bundle.version > state["version"]:
-            # Crash between writing bundle.json and state.json: the bundle was verified above.
-            self.save(bundle, raw, applied_at=protocol.format_time(protocol.utcnow()))
-            state = self.read_state()
-        applied = AppliedState(bundle.version, bundle.digest, bundle.keyring.version)
-        return LoadedState(bundle, applied, max(highest, bundle.version), state.get("last_error"))
+        return bundle, trust, state

@@ -3,7 +3,9 @@
 Every list, page and API viewset narrows its queryset with ``restrict()``; no view
 filters by region on its own. Rights are django-guardian object permissions on
 ``Region``; a model says how it reaches its region with a ``region_path``
-attribute (``"region"``, ``"source_region"``, ...; ``None`` for Region itself).
+attribute (``"region"``, ``"source_region"``, ...; ``None`` for Region itself). A model whose
+rows name several regions sets ``region_path_all = True``: a row is allowed only when every
+region it names is.
 """
 
 from django.contrib.auth.models import Group
@@ -81,6 +83,10 @@ def restrict(queryset, user, action: str = "view"):
         return queryset
     regions = regions_for(user, action)
     path = model.region_path
+    if getattr(model, "region_path_all", False):
+        # A row that names several regions (a report's scope): every one must be allowed.
+        hidden = Region.objects.exclude(pk__in=regions.values("pk"))
+        return queryset.exclude(**{f"{path}__in": hidden.values("pk")})
     lookup = "pk__in" if path is None else f"{path}__in"
     return queryset.filter(**{lookup: regions.values("pk")})
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "controlplane.modelregistry",  # before distribution: its demo publishes the seeded state
     "controlplane.distribution",
     "controlplane.metrics",
+    "controlplane.reports",
 ]
 
 MIDDLEWARE = [
@@ -112,6 +113,12 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cp"),
+            # The cache only accelerates: a Redis that hangs must fail fast, and the agent
+            # paths then answer from the database (controlplane/distribution/cache.py).
+            "OPTIONS": {
+                "socket_connect_timeout": env_int("REDIS_TIMEOUT_MS", 500, minimum=1) / 1000,
+                "socket_timeout": env_int("REDIS_TIMEOUT_MS", 500, minimum=1) / 1000,
+            },
         }
     }
 else:
@@ -233,10 +240,26 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # --- Bundles and agents (controlplane.distribution; see docs/agent-protocol.md) ---
-# Key files, never the database. `manage.py bundle_keys init` creates them for development.
-BUNDLE_SIGNING_KEY_FILE = env_str("BUNDLE_SIGNING_KEY_FILE", str(VAR_DIR / "keys" / "signing.key"))
-BUNDLE_KEYRING_FILE = env_str("BUNDLE_KEYRING_FILE", str(VAR_DIR / "keys" / "keyring.json"))
-BUNDLE_ROOT_KEY_FILE = env_str("BUNDLE_ROOT_KEY_FILE", str(VAR_DIR / "keys" / "root.key"))
+# The control plane is a TUF repository. Key files, never the database; `manage.py bundle_keys
+# init` creates them for development. Online keys (targets, snapshot, timestamp, one per region)
+# live in TUF_KEY_DIR; the root keys in TUF_ROOT_KEY_DIR, which only the machine that runs
+# `bundle_keys` needs (keep it offline; web and worker processes never read it).
+TUF_KEY_DIR = env_str("TUF_KEY_DIR", str(VAR_DIR / "keys"))
+TUF_ROOT_KEY_DIR = env_str("TUF_ROOT_KEY_DIR", str(Path(TUF_KEY_DIR) / "root"))
+TUF_ROOT_THRESHOLD = env_int("TUF_ROOT_THRESHOLD", 1, minimum=1)
+TUF_ROOT_EXPIRY_DAYS = env_int("TUF_ROOT_EXPIRY_DAYS", 365, minimum=1)
+TUF_TARGETS_EXPIRY_DAYS = env_int("TUF_TARGETS_EXPIRY_DAYS", 90, minimum=1)
+TUF_SNAPSHOT_EXPIRY_DAYS = env_int("TUF_SNAPSHOT_EXPIRY_DAYS", 7, minimum=1)
+# The timestamp is the freshness guarantee: an agent that cannot refresh for this long (a
+# control plane unreachable or frozen) stops routing. Re-signed once older than the second.
+TUF_TIMESTAMP_EXPIRY_SECONDS = env_int("TUF_TIMESTAMP_EXPIRY_SECONDS", 86400, minimum=60)
+TUF_TIMESTAMP_RESIGN_SECONDS = env_int("TUF_TIMESTAMP_RESIGN_SECONDS", 3600, minimum=1)
+AGENT_EXPIRY_WARNING_HOURS = env_int("AGENT_EXPIRY_WARNING_HOURS", 12, minimum=1)
+if TUF_TIMESTAMP_RESIGN_SECONDS * 2 > TUF_TIMESTAMP_EXPIRY_SECONDS:
+    raise ImproperlyConfigured(
+        "TUF_TIMESTAMP_RESIGN_SECONDS must be at most half of TUF_TIMESTAMP_EXPIRY_SECONDS, so "
+        "agents always see a timestamp with time left."
+    )
 # A house rule, not the law: a transfer impact assessment without its own end date counts as
 # current for this many days (EDPB Recommendations 01/2020 only ask for re-evaluation "at
 # appropriate intervals"). The engine says so when it applies it.
@@ -245,9 +268,9 @@ BUNDLE_TTL_DAYS = env_int("BUNDLE_TTL_DAYS", 7, minimum=1)
 BUNDLE_RESIGN_AHEAD_HOURS = env_int("BUNDLE_RESIGN_AHEAD_HOURS", 48, minimum=1)
 BUNDLE_PUSH_ENABLED = env_bool("BUNDLE_PUSH_ENABLED", True)
 # Per-process caches (no REDIS_URL) must expire soon so every process sees a new version.
-BUNDLE_HEAD_CACHE_SECONDS = env_int("BUNDLE_HEAD_CACHE_SECONDS", 300 if REDIS_URL else 5, minimum=1)
+# Short on purpose: a lost invalidation (Redis down at commit) is corrected within seconds.
+BUNDLE_HEAD_CACHE_SECONDS = env_int("BUNDLE_HEAD_CACHE_SECONDS", 5, minimum=1)
 AGENT_AUTH_CACHE_SECONDS = env_int("AGENT_AUTH_CACHE_SECONDS", 30, minimum=1)
-AGENT_LONG_POLL_MAX = env_int("AGENT_LONG_POLL_MAX", 30, minimum=0)
 # `make run` (scripts/run.sh) hands the demo its own addresses, so two copies on one machine
 # never talk to each other: the control plane's URL (from PORT) and the demo agents' listen
 # ports (free ports, or DEMO_AGENT_PORTS), in the order of distribution.demo.DEMO_AGENTS.
@@ -287,10 +310,25 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+# --- Reports (controlplane.reports; see docs/reports.md) ---
+REPORTS_DIR = Path(env_str("REPORTS_DIR", str(VAR_DIR / "reports")))
+# The fonts of every PDF: the Debian package fonts-dejavu-core, named by file so that no
+# machine substitutes its own fonts.
+REPORT_FONT_DIR = Path(env_str("REPORT_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
+REPORT_CHUNK_ROWS = env_int("REPORT_CHUNK_ROWS", 200, minimum=10)
+CELERY_BEAT_SCHEDULE["reports-monthly-record-of-transfers"] = {
+    "task": "controlplane.reports.tasks.monthly_record_of_transfers",
+    "schedule": crontab(hour=4, minute=10),  # daily; makes last month's record once
+}
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # WeasyPrint and fontTools log every layout step at INFO.
+    "loggers": {
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

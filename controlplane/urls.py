@@ -13,6 +13,7 @@ api_v1 = [
     path("transfers/", include("controlplane.transfers.api.urls")),
     path("", include("controlplane.modelregistry.api.urls")),
     path("", include("controlplane.metrics.api.urls")),
+    path("", include("controlplane.reports.api.urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("transfers/", include("controlplane.transfers.urls")),
     path("models/", include("controlplane.modelregistry.urls")),
     path("metrics/", include("controlplane.metrics.urls")),
+    path("reports/", include("controlplane.reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

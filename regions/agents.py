@@ -40,7 +40,9 @@ class Agent(models.Model):
         max_length=12, editable=False, help_text="The token's first characters, to recognise it."
     )
     callback_url = models.URLField(
-        max_length=400, blank=True, help_text="Where pushed bundles go (POST {url}/bundle)."
+        max_length=400,
+        blank=True,
+        help_text="Where the refresh signal goes (POST {url}/refresh); it carries nothing trusted.",
     )
     poll_interval = models.PositiveIntegerField(
         default=30,
@@ -54,6 +56,15 @@ class Agent(models.Model):
     last_error_code = models.CharField(max_length=40, blank=True)
     last_error = models.TextField(blank=True)
     reported_at = models.DateTimeField(null=True, blank=True)
+    last_refresh_at = models.DateTimeField(
+        null=True, blank=True, help_text="The agent's last successful TUF refresh, as it reported."
+    )
+    trust_expires = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="When the agent's trusted metadata expires: after it, it routes nothing.",
+    )
     drift = models.CharField(
         max_length=12, choices=Drift.choices, default=Drift.UNKNOWN, db_index=True
     )

@@ -152,3 +152,17 @@ def login(live_server):
         return page
 
     return sign_in
+
+
+@pytest.fixture
+def tuf_repository(db, settings, tmp_path):
+    """The control plane's TUF repository in a temporary key directory; yields the trusted
+    root metadata (bytes) an agent starts from."""
+    from controlplane.distribution import conf, keys, services
+
+    settings.TUF_KEY_DIR = str(tmp_path / "tuf-keys")
+    settings.TUF_ROOT_KEY_DIR = str(tmp_path / "tuf-root-keys")
+    keys._cache.clear()
+    services.repository_init()
+    yield conf.trusted_root_file().read_bytes()
+    keys._cache.clear()

@@ -23,6 +23,8 @@ class AgentAdmin(admin.ModelAdmin):
         "last_error_code",
         "last_error",
         "reported_at",
+        "last_refresh_at",
+        "trust_expires",
         "drift",
         "created_by",
         "revoked_at",

@@ -19,6 +19,7 @@ class RegionState:
     residency_rules: list[dict] = field(default_factory=list)
     data_stores: list[dict] = field(default_factory=list)
     special_categories: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
     transfers: list[dict] = field(default_factory=list)
     models: list[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
@@ -43,6 +44,7 @@ def build_content(state: RegionState) -> dict:
         "data_stores": stores,
         "retention": {s["name"]: s["retention_days"] for s in stores},
         "special_categories": sorted(set(state.special_categories)),
+        "categories": sorted(set(state.categories)),
         "transfers": sorted(state.transfers, key=lambda t: str(t["id"])),
         "models": sorted(state.models, key=lambda m: (m["name"], str(m["version"]))),
         "metrics": dict(state.metrics),

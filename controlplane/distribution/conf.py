@@ -11,23 +11,48 @@ def _get(name, default):
 
 
 def key_dir() -> Path:
-    return Path(_get("VAR_DIR", Path("var"))) / "keys"
+    """Online keys (targets, snapshot, timestamp, regions): read by web and worker processes."""
+    return Path(_get("TUF_KEY_DIR", None) or Path(_get("VAR_DIR", Path("var"))) / "keys")
 
 
-def signing_key_file() -> Path:
-    return Path(_get("BUNDLE_SIGNING_KEY_FILE", None) or key_dir() / "signing.key")
+def root_key_dir() -> Path:
+    """Offline root keys: present only where ``manage.py bundle_keys`` signs root metadata."""
+    return Path(_get("TUF_ROOT_KEY_DIR", None) or key_dir() / "root")
 
 
-def keyring_file() -> Path:
-    return Path(_get("BUNDLE_KEYRING_FILE", None) or key_dir() / "keyring.json")
+def trusted_root_file() -> Path:
+    """The current root metadata, public: what a new agent is configured to trust."""
+    return key_dir() / "root.json"
 
 
-def root_key_file() -> Path:
-    return Path(_get("BUNDLE_ROOT_KEY_FILE", None) or key_dir() / "root.key")
+def root_threshold() -> int:
+    return _get("TUF_ROOT_THRESHOLD", 1)
 
 
-def root_public_key_file() -> Path:
-    return root_key_file().with_suffix(".pub")
+def root_ttl() -> timedelta:
+    return timedelta(days=_get("TUF_ROOT_EXPIRY_DAYS", 365))
+
+
+def targets_ttl() -> timedelta:
+    return timedelta(days=_get("TUF_TARGETS_EXPIRY_DAYS", 90))
+
+
+def snapshot_ttl() -> timedelta:
+    return timedelta(days=_get("TUF_SNAPSHOT_EXPIRY_DAYS", 7))
+
+
+def timestamp_ttl() -> timedelta:
+    return timedelta(seconds=_get("TUF_TIMESTAMP_EXPIRY_SECONDS", 86400))
+
+
+def timestamp_resign_after() -> timedelta:
+    """A timestamp older than this is re-signed (new version) on the next poll or beat tick."""
+    return timedelta(seconds=_get("TUF_TIMESTAMP_RESIGN_SECONDS", 3600))
+
+
+def expiry_warning() -> timedelta:
+    """Agents whose trusted metadata expires within this window are flagged on the Agents page."""
+    return timedelta(hours=_get("AGENT_EXPIRY_WARNING_HOURS", 12))
 
 
 def bundle_ttl() -> timedelta:
@@ -36,10 +61,6 @@ def bundle_ttl() -> timedelta:
 
 def resign_ahead() -> timedelta:
     return timedelta(hours=_get("BUNDLE_RESIGN_AHEAD_HOURS", 48))
-
-
-def freshness_ttl() -> timedelta:
-    return timedelta(seconds=_get("BUNDLE_FRESHNESS_SECONDS", 600))
 
 
 def head_cache_seconds() -> int:
@@ -60,10 +81,6 @@ def push_max_attempts() -> int:
 
 def push_timeout() -> float:
     return _get("BUNDLE_PUSH_TIMEOUT", 5.0)
-
-
-def long_poll_max() -> int:
-    return _get("AGENT_LONG_POLL_MAX", 30)
 
 
 def metrics_default_k() -> int:

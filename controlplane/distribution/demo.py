@@ -1,4 +1,4 @@
-"""Demo data for `manage.py seed_demo`: signing keys, two enrolled agents, first bundles.
+"""Demo data for `manage.py seed_demo`: the TUF repository and its keys, two enrolled agents, first bundles.
 
 The agents' demo tokens are fixed (so `make run` can start them) and written with a config
 file per agent under ``var/agents/``. They are for the demo only.
@@ -9,7 +9,7 @@ from django.db import transaction
 
 from controlplane.audit.actors import Actor
 from controlplane.audit.services import record_event
-from controlplane.distribution import services, signing
+from controlplane.distribution import conf, services
 from regions.agents import hash_token
 from regions.models import Agent, Region
 
@@ -25,8 +25,8 @@ def agent_dir():
 
 
 def seed() -> None:
-    signing.init_keys()
-    root_public = signing.root_public_key_text()
+    services.repository_init()
+    trusted_root = conf.trusted_root_file()
     out = agent_dir()
     out.mkdir(parents=True, exist_ok=True)
     ports = settings.DEMO_AGENT_PORTS
@@ -65,7 +65,7 @@ def seed() -> None:
                     f'url = "{settings.DEMO_CONTROLPLANE_URL}"',
                     f'region = "{slug}"',
                     f'token_file = "{out / (slug + ".token")}"',
-                    f'root_key = "{root_public}"',
+                    f'trusted_root = "{trusted_root}"',
                     f'state_dir = "{settings.VAR_DIR / "agent-state" / slug}"',
                     "poll_min = 5",
                     "poll_max = 10",

@@ -1,4 +1,4 @@
-"""Signed bundles, the delivery outbox, and every push attempt."""
+"""Bundles (TUF targets), the TUF repository's metadata, the delivery outbox, push attempts."""
 
 from django.db import models
 
@@ -6,15 +6,21 @@ from regions.models import Agent, Region
 
 
 class ConfigBundle(models.Model):
-    """One signed version of a region's desired state. Append-only; versions only grow."""
+    """One version of a region's desired state: the target of the region's TUF role.
+
+    ``target`` holds the exact bytes served and hashed (canonical JSON of ``payload``); the
+    region role's metadata lists their length and sha256. Append-only; versions only grow.
+    """
 
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="bundles")
     version = models.PositiveIntegerField()
-    digest = models.CharField(max_length=80, help_text="sha256 of the canonical payload: the ETag.")
+    digest = models.CharField(max_length=80, help_text="sha256 of the target bytes.")
     content_digest = models.CharField(max_length=80)
     payload = models.JSONField()
-    signatures = models.JSONField()
-    keyring = models.JSONField(help_text="The root-signed keyring shipped with the bundle.")
+    target = models.BinaryField(default=b"", help_text="The target file, byte for byte as signed.")
+    role_version = models.PositiveIntegerField(
+        default=0, help_text="Version of the region's TUF role that lists this target."
+    )
     issued = models.DateTimeField()
     expires = models.DateTimeField(db_index=True)
     reason = models.CharField(max_length=200, blank=True)
@@ -32,9 +38,37 @@ class ConfigBundle(models.Model):
     def __str__(self):
         return f"{self.region.slug} v{self.version}" if self.region_id else f"v{self.version}"
 
-    @property
-    def envelope(self) -> dict:
-        return {"payload": self.payload, "signatures": self.signatures, "keyring": self.keyring}
+
+class TufRole(models.Model):
+    """The head of one TUF role (root, targets, snapshot, timestamp, or a region's role)."""
+
+    name = models.CharField(max_length=80, primary_key=True)
+    version = models.PositiveIntegerField()
+    expires = models.DateTimeField()
+    keyids = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.name} v{self.version}"
+
+
+class TufMetadata(models.Model):
+    """Every version of every role's signed metadata, byte for byte as served. Append-only."""
+
+    role = models.CharField(max_length=80)
+    version = models.PositiveIntegerField()
+    data = models.BinaryField()
+    expires = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["role", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["role", "version"], name="unique_tuf_role_version"),
+        ]
+
+    def __str__(self):
+        return f"{self.version}.{self.role}.json"
 
 
 class Delivery(models.Model):

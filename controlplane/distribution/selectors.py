@@ -63,6 +63,7 @@ def region_state(region: Region) -> RegionState:
         special_categories=list(
             DataCategory.objects.filter(is_special_category=True).values_list("key", flat=True)
         ),
+        categories=list(DataCategory.objects.values_list("key", flat=True)),
         transfers=list(content_providers["transfers"](region))
         if "transfers" in content_providers
         else [],
@@ -88,8 +89,21 @@ def latest_digests(region_ids) -> dict:
     return out
 
 
+def trust_state(trust_expires, *, now) -> str:
+    """``expired`` (the agent routes nothing), ``expiring`` (within ``AGENT_EXPIRY_WARNING_HOURS``),
+    ``ok``, or ``unknown`` (never reported)."""
+    if trust_expires is None:
+        return "unknown"
+    if trust_expires <= now:
+        return "expired"
+    if trust_expires - now <= conf.expiry_warning():
+        return "expiring"
+    return "ok"
+
+
 def agents_with_drift(queryset, *, now=None) -> list[Agent]:
-    """Active agents with ``desired_version``, ``desired_digest`` and a live ``drift``."""
+    """Active agents with ``desired_version``, ``desired_digest``, a live ``drift`` and their
+    ``trust_state`` (is the TUF metadata they rely on about to expire?)."""
     now = now or timezone.now()
     agents = list(queryset.filter(revoked_at__isnull=True).select_related("region"))
     desired = latest_digests({a.region_id for a in agents})
@@ -104,6 +118,7 @@ def agents_with_drift(queryset, *, now=None) -> list[Agent]:
             desired_digest=digest,
             now=now,
         )
+        agent.trust_state = trust_state(agent.trust_expires, now=now)
     return agents
 
 

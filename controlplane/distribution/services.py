@@ -7,7 +7,6 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -15,10 +14,10 @@ from django.utils import timezone
 from agents import protocol
 from controlplane.audit.actors import Actor
 from controlplane.audit.services import record_event
-from controlplane.distribution import conf, selectors, signing
+from controlplane.distribution import cache, conf, keys, repository, selectors
 from controlplane.distribution.builder import build_content
 from controlplane.distribution.drift import drift_state
-from controlplane.distribution.models import ConfigBundle, Delivery, DeliveryAttempt
+from controlplane.distribution.models import ConfigBundle, Delivery, DeliveryAttempt, TufMetadata
 from controlplane.errors import DomainError, NotAllowed
 from regions.agents import hash_token, new_token
 from regions.models import Agent, Region
@@ -31,50 +30,44 @@ SYSTEM = Actor.system("distribution")
 
 
 def publish_region(*, region, reason: str = "", force: bool = False, by=None, now=None):
-    """Build the region's bundle; store it as version n+1 only if something changed.
-
-    "Changed" means the content digest or the keyring differs from the latest bundle's, or
-    ``force`` (re-signing ahead of expiry). Returns the new ``ConfigBundle`` or ``None``.
+    """Build the region's bundle; if its content changed (or ``force``, to re-sign ahead of
+    expiry), store it as version n+1 and sign it into the TUF repository: a new version of the
+    region's role listing it, then a new snapshot and timestamp, all in this transaction.
+    Returns the new ``ConfigBundle`` or ``None``.
     """
-    material = signing.signing_material()
     with transaction.atomic():
         region = Region.objects.select_for_update().get(pk=region.pk)
         content = build_content(selectors.region_state(region))
         content_digest = protocol.digest_of(content)
         latest = selectors.latest_bundle(region)
-        if (
-            latest is not None
-            and not force
-            and latest.content_digest == content_digest
-            and latest.keyring == material.keyring
-        ):
+        unchanged = latest is not None and latest.content_digest == content_digest
+        # A bundle from before the TUF repository (role_version 0) is listed by no role yet.
+        if unchanged and not force and latest.role_version:
             return None
         now = (now or timezone.now()).replace(microsecond=0)
         version = (latest.version if latest else 0) + 1
         payload = protocol.bundle_payload(
-            region=region.slug,
-            version=version,
-            content=content,
-            issued=now,
-            expires=now + conf.bundle_ttl(),
+            region=region.slug, version=version, content=content, issued=now
         )
-        envelope = protocol.sign_bundle(payload, signing_key=material.key, keyring=material.keyring)
+        data = protocol.bundle_bytes(payload)
+        expires = now + conf.bundle_ttl()
+        role_version = repository.publish_target(slug=region.slug, data=data, expires=expires)
         bundle = ConfigBundle(
             region=region,
             version=version,
-            digest=protocol.digest_of(payload),
+            digest=protocol.sha256_digest(data),
             content_digest=content_digest,
             payload=payload,
-            signatures=envelope["signatures"],
-            keyring=material.keyring,
+            target=data,
+            role_version=role_version,
             issued=now,
-            expires=now + conf.bundle_ttl(),
+            expires=expires,
             reason=reason[:200],
         )
         bundle.full_clean()
         bundle.save()
         Delivery.objects.filter(bundle__region=region, state=Delivery.State.PENDING).update(
-            state=Delivery.State.SUPERSEDED
+            state=Delivery.State.SUPERSEDED, updated_at=timezone.now()
         )
         targets = region.agents.filter(revoked_at__isnull=True).exclude(callback_url="")
         deliveries = Delivery.objects.bulk_create(
@@ -89,7 +82,7 @@ def publish_region(*, region, reason: str = "", force: bool = False, by=None, no
                 "version": version,
                 "digest": bundle.digest,
                 "content_digest": content_digest,
-                "signed_by": material.keyid,
+                "role_version": role_version,
                 "reason": reason,
             },
         )
@@ -99,8 +92,7 @@ def publish_region(*, region, reason: str = "", force: bool = False, by=None, no
 
 
 def _after_publish(bundle: ConfigBundle, delivery_ids: list[int]) -> None:
-    cache.delete(head_cache_key(bundle.region_id))
-    _memo.pop(head_cache_key(bundle.region_id), None)
+    forget_timestamp()
     if conf.push_enabled():
         queue_deliveries(delivery_ids)
 
@@ -124,7 +116,7 @@ def _publish_on_commit_callback():
         for region_pk in sorted(region_ids):
             try:
                 publish_region(region=Region(pk=region_pk), reason="desired state changed")
-            except signing.KeyMaterialMissing as exc:
+            except keys.KeyMaterialMissing as exc:
                 log.error("bundle for region %s not published: %s", region_pk, exc)
             except Exception:  # noqa: BLE001 - committed already; ensure_current publishes later
                 log.exception(
@@ -157,9 +149,15 @@ def publish_region_on_commit(region) -> None:
 
 
 def ensure_current(*, now=None) -> list[ConfigBundle]:
-    """Beat: publish any region whose state drifted from its bundle; re-sign before expiry."""
+    """Beat: publish any region whose state drifted from its bundle; re-sign before expiry
+    (regions' roles with their bundle, targets and snapshot on their own, the timestamp when it
+    is older than ``TUF_TIMESTAMP_RESIGN_SECONDS``)."""
     now = now or timezone.now()
     published = []
+    if repository.resign_expiring(now=now):
+        forget_timestamp()
+    if repository.refresh_timestamp():
+        forget_timestamp()
     for region in Region.objects.all():
         latest = selectors.latest_bundle(region)
         expiring = latest is not None and latest.expires - now <= conf.resign_ahead()
@@ -177,9 +175,7 @@ def ensure_current(*, now=None) -> list[ConfigBundle]:
 # --------------------------------------------------------------------------- the hot path
 
 
-def head_cache_key(region_id) -> str:
-    return f"distribution:head:{region_id}"
-
+TIMESTAMP_KEY = "distribution:tuf:timestamp"
 
 # A one-second memo in front of the shared cache, for the poll path of this process.
 _MEMO_SECONDS = 1.0
@@ -197,50 +193,60 @@ def _memo_set(key: str, value, now: float) -> None:
     _memo[key] = (now + _MEMO_SECONDS, value)
 
 
-def bundle_head(region_id: int, *, memo: bool = False) -> dict | None:
-    """``{"version", "digest", "freshness"}`` of the region's bundle, from the cache.
+def forget_timestamp() -> None:
+    """After a commit that signed a new timestamp: the next poll reads it from the database."""
+    _memo.pop(TIMESTAMP_KEY, None)
+    cache.delete(TIMESTAMP_KEY, after_commit=True)
 
-    On a miss, one query; the freshness statement is re-signed when half its life is gone.
-    ``memo=True`` (the poll path only) may answer from this process's one-second memo.
-    """
-    key = head_cache_key(region_id)
+
+def current_timestamp(*, memo: bool = False) -> bytes | None:
+    """``timestamp.json``, the poll: from this process's memo or the shared cache when it is
+    current, else from the database (re-signed first once it is older than
+    ``TUF_TIMESTAMP_RESIGN_SECONDS``). Cached a few seconds only: the database is the truth."""
     now = time.time()
-    head = _memo_get(key, now) if memo else None
-    if head is not None and head["fresh_until"] - now > conf.freshness_ttl().total_seconds() / 2:
-        return head
-    head = cache.get(key)
+    resign_after = conf.timestamp_resign_after().total_seconds()
+    head = _memo_get(TIMESTAMP_KEY, now) if memo else None
     if head is None:
-        row = (
-            ConfigBundle.objects.filter(region_id=region_id)
-            .order_by("-version")
-            .values("version", "digest", "region__slug")
+        head = cache.get(TIMESTAMP_KEY)
+    if head is None or now - head.signed_at >= resign_after:
+        head = repository.timestamp_head()
+        if head is None:
+            return None
+        if now - head.signed_at >= resign_after:
+            head = repository.refresh_timestamp()
+        cache.set(TIMESTAMP_KEY, head, conf.head_cache_seconds())
+    _memo_set(TIMESTAMP_KEY, head, now)
+    return head.data
+
+
+def _metadata_key(role: str, version: int) -> str:
+    return f"distribution:tuf:{version}.{role}"
+
+
+def metadata_file(role: str, version: int) -> bytes | None:
+    """``<version>.<role>.json``: immutable once signed, so cached for longer."""
+    key = _metadata_key(role, version)
+    data = cache.get(key)
+    if data is None:
+        data = (
+            TufMetadata.objects.filter(role=role, version=version)
+            .values_list("data", flat=True)
             .first()
         )
-        if row is None:
+        if data is None:
             return None
-        head = {"version": row["version"], "digest": row["digest"], "region": row["region__slug"]}
-        head["fresh_until"] = 0
-    ttl = conf.freshness_ttl().total_seconds()
-    if head["fresh_until"] - now < ttl / 2:
-        material = signing.signing_material()
-        head["freshness"] = protocol.encode_header(
-            protocol.make_freshness(
-                region=head["region"],
-                latest_version=head["version"],
-                digest=head["digest"],
-                signing_key=material.key,
-                ttl=conf.freshness_ttl(),
-            )
-        )
-        head["fresh_until"] = now + ttl
-        cache.set(key, head, conf.head_cache_seconds())
-    _memo_set(key, head, now)
-    return head
+        data = bytes(data)
+        cache.set(key, data, 300)
+    return data
 
 
-def bundle_body(region_id: int, digest: str) -> bytes | None:
-    bundle = ConfigBundle.objects.filter(region_id=region_id, digest=digest).first()
-    return protocol.canonical_json(bundle.envelope) if bundle else None
+def target_file(region_id: int, sha256_hex: str) -> bytes | None:
+    data = (
+        ConfigBundle.objects.filter(region_id=region_id, digest=f"sha256:{sha256_hex}")
+        .values_list("target", flat=True)
+        .first()
+    )
+    return bytes(data) if data is not None else None
 
 
 @dataclass(frozen=True)
@@ -330,7 +336,7 @@ def deliver(delivery_id: int, *, now=None) -> DeliveryOutcome:
         pk=delivery_id,
         state=Delivery.State.PENDING,
         next_attempt_at__lte=now + timedelta(seconds=1),
-    ).update(next_attempt_at=lease, attempts=F("attempts") + 1)
+    ).update(next_attempt_at=lease, attempts=F("attempts") + 1, updated_at=timezone.now())
     delivery = Delivery.objects.select_related("bundle", "agent").filter(pk=delivery_id).first()
     if delivery is None:
         return DeliveryOutcome("missing")
@@ -339,15 +345,22 @@ def deliver(delivery_id: int, *, now=None) -> DeliveryOutcome:
     agent, bundle = delivery.agent, delivery.bundle
     if agent.revoked_at or not agent.callback_url:
         return _finish(delivery, now, Delivery.State.FAILED, None, "agent revoked or no callback")
-    head = bundle_head(bundle.region_id)
-    if head is None or head["digest"] != bundle.digest:
+    # The database decides what is latest: a cache that lost an invalidation must not make the
+    # real latest bundle look superseded.
+    latest = (
+        ConfigBundle.objects.filter(region_id=bundle.region_id)
+        .order_by("-version")
+        .values_list("digest", flat=True)
+        .first()
+    )
+    if latest != bundle.digest:
         return _finish(delivery, now, Delivery.State.SUPERSEDED, None, "a newer bundle exists")
-    body = protocol.canonical_json(bundle.envelope)
+    # A push is only a "refresh now" signal: it carries nothing the agent trusts.
     request = urllib.request.Request(
-        agent.callback_url.rstrip("/") + "/bundle",
-        data=body,
+        agent.callback_url.rstrip("/") + "/refresh",
+        data=protocol.canonical_json({"region": agent.region.slug, "version": bundle.version}),
         method="POST",
-        headers={"Content-Type": "application/json", protocol.FRESHNESS_HEADER: head["freshness"]},
+        headers={"Content-Type": "application/json"},
     )
     started = time.monotonic()
     status, error = None, ""
@@ -360,10 +373,10 @@ def deliver(delivery_id: int, *, now=None) -> DeliveryOutcome:
     except (urllib.error.URLError, OSError) as exc:
         error = str(getattr(exc, "reason", exc))
     elapsed = int((time.monotonic() - started) * 1000)
-    if status == 200:
+    if status in (200, 202, 204):
         state = Delivery.State.DELIVERED
-    elif status in (409, 413):
-        state = Delivery.State.REFUSED  # the agent verified and refused: retrying cannot help
+    elif status in (400, 404, 405, 409, 413):
+        state = Delivery.State.REFUSED  # the agent refused the signal: retrying cannot help
     elif delivery.attempts >= conf.push_max_attempts():
         state = Delivery.State.FAILED
     else:
@@ -383,7 +396,7 @@ def _finish(delivery, now, state, status, error, elapsed=0) -> DeliveryOutcome:
             http_status=status,
             error=error[:2000],
         )
-        fields = {"state": state, "last_error": error[:2000]}
+        fields = {"state": state, "last_error": error[:2000], "updated_at": timezone.now()}
         if state == Delivery.State.PENDING:
             backoff = push_backoff(delivery.attempts)
             fields["next_attempt_at"] = now + backoff
@@ -478,19 +491,61 @@ def agent_revoke(*, agent, by=None) -> Agent:
         agent.revoked_at = timezone.now()
         agent.save(update_fields=["revoked_at"])
         Delivery.objects.filter(agent=agent, state=Delivery.State.PENDING).update(
-            state=Delivery.State.FAILED, last_error="agent revoked"
+            state=Delivery.State.FAILED, last_error="agent revoked", updated_at=timezone.now()
         )
         record_event(actor=by, action="agent.revoked", obj=agent, data={})
         _forget_token(agent.token_hash)
     return agent
 
 
+class UnverifiableReport(DomainError):
+    """An agent reported a bundle its region never had: refused, logged, nothing stored."""
+
+    code = "unknown_bundle"
+    http_status = 409
+
+
+def _check_report(*, agent_pk, region_id: int, data: dict) -> None:
+    version, digest = data.get("applied_version"), data.get("applied_digest") or ""
+    if version is None and not digest:
+        return  # nothing applied yet: nothing to check
+    exists = ConfigBundle.objects.filter(
+        region_id=region_id, version=version or 0, digest=digest
+    ).exists()
+    if exists:
+        return
+    log.warning(
+        "agent %s reported applied version %r digest %r, which its region never published; "
+        "report refused",
+        agent_pk,
+        version,
+        digest,
+    )
+    raise UnverifiableReport(
+        f"applied_version {version!r} with applied_digest {digest!r} is not a bundle of this "
+        "region; report refused."
+    )
+
+
 def agent_report_status(*, principal: AgentPrincipal, data: dict, now=None) -> Agent:
-    """An agent's report: what it applied, its software version, its last refusal."""
+    """An agent's report: what it applied, its software version, its last refusal.
+
+    The control plane believes only what it can check: the applied version and digest must name
+    a bundle of the agent's own region, or the whole report is refused (and logged).
+    """
     now = now or timezone.now()
     error = data.get("last_error") or {}
+    _check_report(agent_pk=principal.id, region_id=principal.region_id, data=data)
     with transaction.atomic():
-        agent = Agent.objects.select_for_update().select_related("region").get(pk=principal.id)
+        # Lock the agent row only, and only against other writers of it: publishing holds the
+        # region row (select_related would join it into FOR UPDATE) and, at commit, checks the
+        # deliveries' foreign keys with FOR KEY SHARE on the agent rows, which FOR UPDATE blocks
+        # while this report waits for the audit chain head that publishing holds: a deadlock.
+        agent = (
+            Agent.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("region")
+            .get(pk=principal.id)
+        )
         before = (agent.applied_version, agent.applied_digest, agent.last_error_code)
         agent.applied_version = data.get("applied_version")
         agent.applied_digest = data.get("applied_digest") or ""
@@ -498,7 +553,11 @@ def agent_report_status(*, principal: AgentPrincipal, data: dict, now=None) -> A
         agent.last_error_code = (error.get("code") or "")[:40]
         agent.last_error = (error.get("message") or "")[:2000]
         agent.reported_at = agent.last_seen = now
+        agent.last_refresh_at = data.get("last_refresh_at")
+        agent.trust_expires = data.get("expires")
         latest = selectors.latest_bundle(agent.region)
+        agent.desired_version = latest.version if latest else None
+        agent.desired_digest = latest.digest if latest else None
         agent.drift = drift_state(
             last_seen=now,
             poll_interval=agent.poll_interval,
@@ -551,3 +610,52 @@ def agent_update(*, agent, by=None) -> Agent:
         if changes:
             record_event(actor=by, action="agent.changed", obj=agent, data=changes)
     return agent
+
+
+# --------------------------------------------------------------------------- repository keys
+
+
+def repository_init(*, root_keys: int = 1, threshold: int | None = None) -> dict:
+    """Create the TUF repository (keys and first metadata) unless it exists; audited."""
+    with transaction.atomic():
+        result = repository.init(root_keys=root_keys, threshold=threshold)
+        if result["created"]:
+            record_event(
+                actor=Actor.system("bundle_keys"),
+                action="tuf.initialised",
+                data={"root_keys": root_keys, "threshold": result["threshold"]},
+            )
+    forget_timestamp()
+    return result
+
+
+def repository_rotate(*, role: str, region=None, revoke: bool = False) -> dict:
+    """A new key for a role: ``root``, ``targets``, ``snapshot``, ``timestamp`` (a new root
+    version, signed with the offline root keys), or ``region`` (a new delegation from targets,
+    and the region's bundle re-signed with the new key). ``revoke`` records that the old key is
+    compromised; the mechanism is the same, since a key TUF no longer lists signs nothing."""
+    action = "tuf.key_revoked" if revoke else "tuf.key_rotated"
+    with transaction.atomic():
+        if role == "region":
+            if region is None:
+                raise DomainError("Rotating a region key needs the region.", code="region")
+            region = Region.objects.select_for_update().get(pk=region.pk)
+            latest = selectors.latest_bundle(region)
+            if latest is None:
+                raise DomainError(f"{region.slug} has no bundle yet; publish it first.")
+            old = repository.load("targets").signed.delegations.roles[region.slug].keyids
+            role_version = repository.publish_target(
+                slug=region.slug,
+                data=bytes(latest.target),
+                expires=latest.expires,
+                rotate_key=True,
+            )
+            ConfigBundle.objects.filter(pk=latest.pk).update(role_version=role_version)
+            result = {"role": region.slug, "revoked_keyids": list(old)}
+            obj = region
+        else:
+            result = repository.rotate_root_keys(role=role)
+            obj = None
+        record_event(actor=Actor.system("bundle_keys"), action=action, obj=obj, data=result)
+    forget_timestamp()
+    return result

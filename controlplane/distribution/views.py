@@ -26,6 +26,7 @@ def agent_list(request):
         {
             "agents": agents,
             "counts": selectors.drift_counts(agents),
+            "expiring": [a for a in agents if a.trust_state in ("expired", "expiring")],
             "recent_bundles": bundles.order_by("-created_at")[:10],
             "may_manage": _may_manage(request.user),
         },

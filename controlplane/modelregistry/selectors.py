@@ -74,6 +74,12 @@ def deployment_queue(user, *, status: str | None = "requested", region: str | No
     return qs.select_related(*APPROVAL_RELATIONS).order_by("requested_at", "pk")
 
 
+def queue_status(params) -> str | None:
+    """The queue page's status filter from its query string (the page and its exports share it)."""
+    status = params.get("status", DeploymentStatus.REQUESTED)
+    return status if status in DeploymentStatus.values else None
+
+
 def requests_of(user):
     return (
         DeploymentApproval.objects.filter(requested_by=user.pk)
@@ -274,3 +280,8 @@ __all__ = [
     "lineage_chain",
     "models_by_regions",
 ]
+
+
+def live_versions(regions) -> tuple[bool, dict]:
+    """What each region's agents run (see ``_live_versions``); for reports."""
+    return _live_versions(regions)

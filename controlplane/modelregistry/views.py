@@ -140,9 +140,7 @@ def deployment_request(request, name, version):
 
 
 def deployment_queue(request):
-    status = request.GET.get("status", "requested")
-    if status not in DeploymentStatus.values:
-        status = None
+    status = selectors.queue_status(request.GET)
     return render(
         request,
         "modelregistry/queue.html",

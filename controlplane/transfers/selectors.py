@@ -101,6 +101,38 @@ def dpo_queue(user, *, region=None, status="submitted", basis=None, special=None
     )
 
 
+def queue_filters(params) -> dict:
+    """The queue page's filters from its query string (the page and its exports share them)."""
+    status = params.get("status", TransferStatus.SUBMITTED)
+    return {
+        "status": status if status != "all" else None,
+        "region": params.get("region") or None,
+        "basis": params.get("basis") or None,
+        "special": {"yes": True, "no": False}.get(params.get("special", "")),
+    }
+
+
+def mechanism_list(*, kind: str | None = None, status: str | None = None):
+    qs = Mechanism.objects.select_related(
+        "from_jurisdiction", "to_country", "to_jurisdiction", "exporter", "importer"
+    )
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("kind", "from_jurisdiction__code", "name")
+
+
+def transfer_log(user, *, violations: bool = False):
+    """Executed transfers in the user's regions, newest first."""
+    qs = restrict(TransferRecord.objects.all(), user, "view").select_related(
+        "source_region", "destination_country", "destination_region", "request"
+    )
+    if violations:
+        qs = qs.filter(violation=True)
+    return qs.order_by("-executed_at", "-pk")
+
+
 def requests_of(user):
     return (
         TransferRequest.objects.filter(requested_by=user.pk)

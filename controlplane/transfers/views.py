@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from controlplane.decisions import conditions_of
 from controlplane.errors import ConflictError, DomainError, NotAllowed
-from controlplane.permissions import can, is_auditor, regions_for, restrict, sees_every_region
+from controlplane.permissions import can, is_auditor, regions_for, sees_every_region
 from controlplane.transfers import policy as p
 from controlplane.transfers import reference_data, selectors, services
 from controlplane.transfers.forms import (
@@ -25,7 +25,6 @@ from controlplane.transfers.models import (
     BASIS_CHOICES,
     Mechanism,
     Party,
-    TransferRecord,
     TransferRequest,
     TransferStatus,
 )
@@ -43,17 +42,8 @@ def queue(request):
     user = request.user
     if not (sees_every_region(user) or regions_for(user, "approve_transfers").exists()):
         return redirect("transfers:mine")  # people who decide nothing follow their own requests
-    status = request.GET.get("status", TransferStatus.SUBMITTED)
-    region = request.GET.get("region") or None
-    basis = request.GET.get("basis") or None
-    special = {"yes": True, "no": False}.get(request.GET.get("special", ""))
-    rows = selectors.dpo_queue(
-        request.user,
-        status=status if status != "all" else None,
-        region=region,
-        basis=basis,
-        special=special,
-    )
+    filters = selectors.queue_filters(request.GET)
+    rows = selectors.dpo_queue(request.user, **filters)
     action = "view" if is_auditor(request.user) else "approve_transfers"
     page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -69,9 +59,9 @@ def queue(request):
             "statuses": TransferStatus.choices,
             "bases": BASIS_CHOICES,
             "filters": {
-                "status": status,
-                "region": region or "",
-                "basis": basis or "",
+                "status": request.GET.get("status", TransferStatus.SUBMITTED),
+                "region": filters["region"] or "",
+                "basis": filters["basis"] or "",
                 "special": request.GET.get("special", ""),
             },
         },
@@ -306,15 +296,10 @@ def reinstate(request, pk):
 
 def mechanisms(request):
     kind = request.GET.get("kind") or None
-    qs = Mechanism.objects.select_related(
-        "from_jurisdiction", "to_country", "to_jurisdiction", "exporter", "importer"
-    )
-    if kind:
-        qs = qs.filter(kind=kind)
     return render(
         request,
         "transfers/mechanism_list.html",
-        {"mechanisms": qs.order_by("kind", "from_jurisdiction__code", "name"), "kind": kind},
+        {"mechanisms": selectors.mechanism_list(kind=kind), "kind": kind},
     )
 
 
@@ -398,9 +383,5 @@ def mechanism_end(request, pk):
 
 
 def records(request):
-    qs = restrict(TransferRecord.objects.all(), request.user, "view").select_related(
-        "source_region", "destination_country", "destination_region", "request"
-    )
-    if request.GET.get("violations") == "1":
-        qs = qs.filter(violation=True)
+    qs = selectors.transfer_log(request.user, violations=request.GET.get("violations") == "1")
     return render(request, "transfers/record_list.html", {"records": qs[:500]})

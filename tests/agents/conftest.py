@@ -1,43 +1,41 @@
-"""Fixtures for the agent tests; the simulator itself is in ``agent_sim``."""
+"""Fixtures for the agent tests: a TUF repository in memory, served over HTTP (``tuf_sim``)."""
 
 from __future__ import annotations
 
 import pytest
-import time_machine
 
 from agents.client import Agent
 from agents.config import AgentConfig
-from tests.agents.agent_sim import REGION, START, TOKEN, Repository, SimulatedControlPlane
+from tests.agents.tuf_sim import REGION, TOKEN, TufRepo, TufServer
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def repo(clock):
-    repo = Repository()
-    repo.publish()
-    return repo
+def repo():
+    return TufRepo()
 
 
 @pytest.fixture
 def sim(repo):
-    server = SimulatedControlPlane(repo)
+    server = TufServer(repo)
     yield server
     server.close()
 
 
 @pytest.fixture
-def make_agent(sim, repo, tmp_path):
+def trusted_root(repo, tmp_path):
+    path = tmp_path / "root.json"
+    path.write_bytes(repo.root_bytes)
+    return str(path)
+
+
+@pytest.fixture
+def make_agent(sim, trusted_root, tmp_path):
     def factory(**overrides) -> Agent:
         values = {
             "url": sim.url,
             "token": TOKEN,
             "region": REGION,
-            "root_key": repo.root_public,
+            "trusted_root": trusted_root,
             "state_dir": str(tmp_path / "state"),
             "poll_min": 1.0,
             "poll_max": 2.0,

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import ast
 import json
-import urllib.error
-import urllib.request
+import threading
 from pathlib import Path
 
 import pytest
 
 import agents
-from agents import cli, protocol
+from agents import cli
 from agents.config import ConfigError, load_config
 from agents.server import make_server
-from tests.agents.agent_sim import REGION
+from agents.transport import request
+from tests.agents.tuf_sim import REGION, TOKEN
 
 AGENTS_DIR = Path(agents.__file__).parent
 
@@ -60,47 +60,35 @@ def test_config_precedence_flags_over_env_over_file(tmp_path):
         load_config(environ={"SOVEREIGN_AGENT_POLL_MIN": "5", "SOVEREIGN_AGENT_POLL_MAX": "1"})
 
 
-def test_cli_verify_accepts_good_and_refuses_foreign(repo, tmp_path, capsys):
-    good = tmp_path / "good.json"
-    good.write_bytes(protocol.canonical_json(repo.latest))
-    root = ["--root-key", repo.root_public]
-    assert cli.main(["verify", str(good), *root, "--region", REGION]) == cli.EXIT_OK
-    out = json.loads(capsys.readouterr().out)
-    assert out["valid"] and out["version"] == 1
-    assert cli.main(["verify", str(good), *root, "--region", "us-east"]) == cli.EXIT_REFUSED
-    assert json.loads(capsys.readouterr().out)["code"] == "wrong_region"
-    other_root = protocol.public_key_text(protocol.generate_private_key())
-    assert cli.main(["verify", str(good), "--root-key", other_root]) == cli.EXIT_REFUSED
-    assert json.loads(capsys.readouterr().out)["code"] == "key_not_endorsed"
-    assert cli.main(["verify", str(good)]) == cli.EXIT_CONFIG
-
-
-def test_cli_run_once_and_status(sim, repo, tmp_path, capsys):
-    common = ["--region", REGION, "--root-key", repo.root_public, "--state-dir", str(tmp_path)]
-    rc = cli.main(["run", "--once", "--url", sim.url, "--token", "agent-token-eu", *common])
+def test_cli_run_once_status_and_verify(sim, repo, trusted_root, tmp_path, capsys):
+    common = ["--region", REGION, "--trusted-root", trusted_root, "--state-dir", str(tmp_path)]
+    rc = cli.main(["run", "--once", "--url", sim.url, "--token", TOKEN, *common])
     assert rc == cli.EXIT_OK
     assert json.loads(capsys.readouterr().out)["applied_version"] == 1
     assert sim.reports[-1]["applied_version"] == 1
+    assert sim.reports[-1]["last_refresh_ok"] is True and sim.reports[-1]["expires"]
     assert cli.main(["status", *common]) == cli.EXIT_OK
     status = json.loads(capsys.readouterr().out)
     assert status["verified"] and status["state"]["version"] == 1
+    good = tmp_path / "bundle.json"
+    assert cli.main(["verify", str(good), *common]) == cli.EXIT_OK
+    assert json.loads(capsys.readouterr().out)["version"] == 1
+    forged = tmp_path / "forged.json"
+    forged.write_bytes(repo.bundle(version=9))
+    assert cli.main(["verify", str(forged), *common]) == cli.EXIT_REFUSED
+    assert json.loads(capsys.readouterr().out)["code"] == "hash_mismatch"
+    assert cli.main(["verify", str(good)]) == cli.EXIT_CONFIG
 
 
-def _post(url, body: bytes, headers=None):
-    req = urllib.request.Request(url, data=body, method="POST", headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+def _post(url, body: bytes):
+    resp = request("POST", url, body=body, deadline_s=5, max_bytes=1 << 16)
+    return resp.status, resp.json()
 
 
 @pytest.fixture
 def listening(make_agent):
     agent = make_agent()
     server = make_server(agent, ("127.0.0.1", 0))
-    import threading
-
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     ).start()
@@ -109,18 +97,16 @@ def listening(make_agent):
     server.server_close()
 
 
-def test_pushed_bundle_is_verified_and_applied(listening, repo):
+def test_a_push_is_only_a_refresh_signal(listening, repo):
     agent, base = listening
-    env = repo.latest
-    headers = {protocol.FRESHNESS_HEADER: repo.freshness_for(env)}
-    status, body = _post(base + "/bundle", protocol.canonical_json(env), headers)
-    assert status == 200 and body["applied_version"] == 1
-    assert agent.applied.version == 1
-    # A push of a foreign bundle is refused with the reason; the applied one stays.
-    foreign = repo.build(version=5, region="us-east")
-    status, body = _post(base + "/bundle", protocol.canonical_json(foreign), headers)
-    assert (status, body["code"]) == (409, "wrong_region")
-    assert agent.applied.version == 1
+    # Whatever the body says, nothing is applied from it: it only wakes the refresh loop.
+    status, body = _post(base + "/refresh", repo.bundle(version=99))
+    assert status == 202 and agent.wake.is_set()
+    assert agent.bundle is None
+    agent.wake.clear()
+    status, _ = _post(base + "/bundle", b"{}")  # the old path is a signal too
+    assert status == 202
+    assert not agent.wake.is_set()  # at most one signal per second counts
 
 
 def test_local_route_endpoint(listening, repo):
@@ -128,9 +114,7 @@ def test_local_route_endpoint(listening, repo):
     meta = json.dumps({"subject_country": "DE"}).encode()
     status, body = _post(base + "/route", meta)
     assert (status, body["code"]) == (403, "no_bundle")
-    agent.accept(
-        protocol.canonical_json(repo.latest), repo.freshness_for(repo.latest), source="test"
-    )
+    assert agent.poll_once().outcome == "applied"
     status, body = _post(base + "/route", meta)
     assert status == 200 and body["data_store"] == "eu-main"
     status, body = _post(base + "/route", json.dumps({"subject_country": "US"}).encode())

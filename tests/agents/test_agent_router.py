@@ -111,3 +111,44 @@ def test_category_covers_is_dotted_prefix():
     assert category_covers("user", "user.health.genetic")
     assert not category_covers("user.health", "user.healthy")
     assert not category_covers("user.health.genetic", "user.health")
+
+
+# --------------------------------------------------------------------------- exact inputs (#14.6)
+
+TAXONOMY = ["user", "user.contact", "user.contact.email", "user.health", "user.biometric"]
+STRICT = {**CONTENT, "categories": TAXONOMY}
+
+
+@pytest.mark.parametrize("country", [" GB", "GB\n", "\tgb "])
+def test_country_is_stripped_then_must_be_two_ascii_letters(country):
+    decision = route({"subject_country": country}, STRICT, now=NOW)
+    assert decision.home_jurisdiction == "GB"
+
+
+@pytest.mark.parametrize(
+    "country",
+    ["GB\u200b", "\u200bGB", "\uff27\uff22", "G B", "GBR", "G", "G1", "Ｇb", "ĞB"],
+)
+def test_country_that_is_not_two_ascii_letters_is_refused_not_reinterpreted(country):
+    with pytest.raises(MalformedError):
+        route({"subject_country": country}, STRICT, now=NOW)
+
+
+@pytest.mark.parametrize("category", ["USER.HEALTH", "User.health", "user.health ", "user.nope"])
+def test_categories_are_matched_exactly_against_the_taxonomy(category):
+    with pytest.raises(MalformedError) as info:
+        route({"data_categories": [category]}, STRICT, now=NOW)
+    assert info.value.code == "unknown_category"
+
+
+def test_known_special_category_keeps_its_tag():
+    decision = route({"data_categories": ["user.health"]}, STRICT, now=NOW)
+    assert "special-category" in decision.tags and decision.data_store == "health"
+
+
+def test_record_with_no_categories_is_never_covered_by_a_category_limited_transfer():
+    # T-1 moves US user.contact into the EEA; a US record with no categories is not covered.
+    decision = route({"subject_country": "US"}, STRICT, now=NOW)
+    assert (decision.accepted, decision.code) == (False, "home_elsewhere")
+    covered = route({"subject_country": "US", "data_categories": ["user.contact"]}, STRICT, now=NOW)
+    assert covered.accepted and covered.transfer == "T-1"

@@ -10,7 +10,7 @@ import pytest
 
 from agents import protocol
 from agents.state import StateStore, TamperedStateError, atomic_write
-from tests.agents.agent_sim import REGION
+from tests.agents.tuf_sim import REGION
 
 
 def test_atomic_write_replaces_and_leaves_no_temp_files(tmp_path):
@@ -41,20 +41,13 @@ def test_restart_loads_last_good_bundle_with_control_plane_down(sim, repo, make_
     assert first.poll_once().outcome == "applied"
     sim.close()  # the control plane is gone
     second = make_agent()
-    assert second.applied == first.applied
+    assert second.bundle.digest == first.bundle.digest
     assert second.route({"subject_country": "DE"}).accepted
-    assert second.poll_once().outcome == "error"
-    assert second.applied.version == 1
-
-
-def test_restarted_agent_still_refuses_rollback(sim, repo, make_agent):
-    repo.publish()
-    make_agent().poll_once()
-    again = make_agent()
-    assert again.applied.version == 2
-    sim.body_override = protocol.canonical_json(repo.versions[1])
-    sim.freshness_override = repo.freshness_for(repo.versions[1])
-    assert again.poll_once().code == "rollback"
+    result = second.poll_once()
+    assert (result.outcome, result.code) == ("error", "unreachable")
+    assert second.bundle.version == 1
+    assert second.status()["last_error"]["code"] == "unreachable"
+    assert second.status()["last_refresh_ok"] is False
 
 
 def _applied_state_dir(make_agent):
@@ -65,12 +58,12 @@ def _applied_state_dir(make_agent):
 
 def test_edited_bundle_file_is_detected(sim, repo, make_agent):
     agent, store = _applied_state_dir(make_agent)
-    env = json.loads(store.bundle_path.read_bytes())
-    env["payload"]["content"]["residency_rules"] = []
-    env["payload"]["content_digest"] = protocol.digest_of(env["payload"]["content"])
-    store.bundle_path.write_bytes(protocol.canonical_json(env))
-    with pytest.raises(TamperedStateError, match="fails verification"):
-        store.load(root_public_key=agent.root_key, region=REGION)
+    payload = json.loads(store.bundle_path.read_bytes())
+    payload["content"]["residency_rules"] = []
+    payload["content_digest"] = protocol.digest_of(payload["content"])
+    store.bundle_path.write_bytes(protocol.canonical_json(payload))
+    with pytest.raises(TamperedStateError, match="not the target"):
+        store.load(bootstrap=agent.bootstrap, region=REGION)
     restarted = make_agent()
     assert restarted.bundle is None
     assert restarted.last_error["code"] == "state_tampered"
@@ -80,48 +73,86 @@ def test_edited_bundle_file_is_detected(sim, repo, make_agent):
     assert make_agent().bundle is not None
 
 
-def test_state_file_edited_to_lower_version_is_detected(sim, repo, make_agent):
+def test_edited_metadata_is_detected(sim, repo, make_agent):
+    agent, store = _applied_state_dir(make_agent)
+    role = json.loads((store.metadata_dir / f"{REGION}.json").read_bytes())
+    role["signed"]["expires"] = "2099-01-01T00:00:00Z"
+    (store.metadata_dir / f"{REGION}.json").write_text(json.dumps(role))
+    with pytest.raises(TamperedStateError, match="fails verification"):
+        store.load(bootstrap=agent.bootstrap, region=REGION)
+
+
+def test_older_genuine_bundle_swapped_in_is_detected(sim, repo, make_agent):
+    make_agent().poll_once()
     repo.publish()
     agent, store = _applied_state_dir(make_agent)
-    # Swap in the genuine, older version 1 and make state.json agree with it.
-    store.bundle_path.write_bytes(protocol.canonical_json(repo.versions[1]))
-    state = store.read_state()
-    state.update(version=1, digest=protocol.digest_of(repo.versions[1]["payload"]))
-    store.state_path.write_text(json.dumps(state))
-    with pytest.raises(TamperedStateError, match="older than the recorded"):
-        store.load(root_public_key=agent.root_key, region=REGION)
-
-
-def test_state_digest_mismatch_is_detected(sim, repo, make_agent):
-    agent, store = _applied_state_dir(make_agent)
-    state = store.read_state()
-    state["digest"] = "sha256:" + "f" * 64
-    store.state_path.write_text(json.dumps(state))
-    with pytest.raises(TamperedStateError, match="digest"):
-        store.load(root_public_key=agent.root_key, region=REGION)
+    assert agent.bundle.version == 2
+    store.bundle_path.write_bytes(repo.bundles[REGION][0])
+    with pytest.raises(TamperedStateError, match="not the target"):
+        store.load(bootstrap=agent.bootstrap, region=REGION)
 
 
 def test_missing_bundle_file_is_detected(sim, repo, make_agent):
     agent, store = _applied_state_dir(make_agent)
     store.bundle_path.unlink()
     with pytest.raises(TamperedStateError):
-        store.load(root_public_key=agent.root_key, region=REGION)
+        store.load(bootstrap=agent.bootstrap, region=REGION)
 
 
 def test_crash_between_bundle_and_state_write_is_repaired(sim, repo, make_agent):
     agent, store = _applied_state_dir(make_agent)
-    newer = repo.publish()
-    atomic_write(store.bundle_path, protocol.canonical_json(newer))  # state.json not updated
-    loaded = store.load(root_public_key=agent.root_key, region=REGION)
-    assert loaded.applied.version == 2
-    assert store.read_state()["version"] == 2
+    repo.publish()
+    assert agent.poll_once().outcome == "applied"
+    state = store.read_state()
+    state.update(version=1, digest="sha256:" + "0" * 64)  # as if state.json lagged behind
+    store.state_path.write_text(json.dumps(state))
+    bundle, trust, state = store.load(bootstrap=agent.bootstrap, region=REGION)
+    assert bundle.version == 2 and store.read_state()["version"] == 2
 
 
-def test_expired_last_good_bundle_still_loads_and_says_so(sim, repo, make_agent, clock):
-    repo.publish(expires=protocol.utcnow() + timedelta(hours=1))
+def test_crash_after_metadata_before_bundle_starts_empty_and_heals(sim, repo, make_agent):
+    agent, store = _applied_state_dir(make_agent)
+    old_bundle = store.bundle_path.read_bytes()
+    repo.publish()
+    assert agent.poll_once().outcome == "applied"
+    store.bundle_path.write_bytes(old_bundle)  # metadata moved on, the new bundle never landed
+    state = store.read_state()
+    state.update(role_version=1)
+    store.state_path.write_text(json.dumps(state))
+    restarted = make_agent()
+    assert restarted.bundle is None and restarted.last_error["code"] == "apply_interrupted"
+    assert restarted.poll_once().outcome == "applied"
+
+
+def test_expired_last_good_bundle_still_loads_routes_nothing_and_says_why(sim, repo, make_agent):
+    repo.new_timestamp(expires=protocol.utcnow() + timedelta(hours=1))
     make_agent().poll_once()
-    clock.shift(timedelta(hours=3))
     sim.close()
+    later = protocol.utcnow() + timedelta(hours=3)
     agent = make_agent()
-    assert agent.applied.version == 2
-    assert agent.status()["expired"] is True
+    agent.clock = lambda: later
+    assert agent.bundle.version == 1
+    status = agent.status()
+    assert status["expired"] is True and status["expires"] < protocol.format_time(later)
+    decision = agent.route({"subject_country": "DE"})
+    assert (decision.accepted, decision.code) == (False, "expired")
+    assert "expired at" in decision.message and "last successful refresh" in decision.message
+
+
+def test_start_removes_temp_files_left_by_a_crash(sim, repo, make_agent):
+    agent = make_agent()
+    agent.poll_once()
+    state_dir = agent.store.dir
+    (state_dir / ".bundle.json.abc123.tmp").write_bytes(b'{"half": ')
+    (state_dir / ".state.json.def456.tmp").write_bytes(b"")
+    (state_dir / "metadata" / "tmpk2j3h4").write_bytes(b"{")
+    (state_dir / "operator-notes.txt").write_text("not ours")
+    restarted = make_agent()
+    assert restarted.bundle.version == 1
+    assert sorted(p.name for p in state_dir.iterdir()) == [
+        "bundle.json",
+        "metadata",
+        "operator-notes.txt",
+        "state.json",
+    ]
+    assert not [p for p in (state_dir / "metadata").iterdir() if p.name.startswith("tmp")]

@@ -1,19 +1,22 @@
-"""The agent API: bearer tokens, one region each, ETag/304 without tables, freshness, status."""
+"""The agent API: bearer tokens, one region each, TUF metadata and targets, status reports."""
 
+import json
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.utils import timezone
+from tuf.api.metadata import Metadata
 
-from agents import protocol
 from controlplane.audit.models import AuditEvent
 from controlplane.distribution import services
+from controlplane.distribution.models import ConfigBundle
 from regions.models import Agent
 
 pytestmark = pytest.mark.django_db
 
-BUNDLE = "/api/v1/agent/bundle"
+TUF = "/api/v1/agent/tuf/"
+TIMESTAMP = TUF + "timestamp.json"
 STATUS = "/api/v1/agent/status"
 
 
@@ -21,78 +24,103 @@ def auth(token):
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
+def _digest(region):
+    return ConfigBundle.objects.filter(region=region).latest().digest
+
+
 def test_no_token_or_a_wrong_one_is_401(client, enrolled):
-    assert client.get(BUNDLE).status_code == 401
-    response = client.get(BUNDLE, **auth("sva_not-a-real-token"))
+    assert client.get(TIMESTAMP).status_code == 401
+    response = client.get(TIMESTAMP, **auth("sva_not-a-real-token"))
     assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
     assert client.post(STATUS, {}, content_type="application/json").status_code in (401, 403)
 
 
-def test_bundle_answer_verifies_with_the_agents_own_code(client, enrolled, bundle_keys):
+def test_the_repository_walks_from_timestamp_to_the_regions_bundle(client, enrolled, estate):
+    """Each file names the next by version and hash, as TUF's client will walk them."""
     agent, token = enrolled
-    response = client.get(BUNDLE, **auth(token))
-    assert response.status_code == 200
-    envelope = protocol.parse_json_bytes(response.content)
-    bundle = protocol.verify_bundle(
-        envelope, root_public_key=protocol.load_public_key(bundle_keys), region="eu-central"
+    timestamp = Metadata.from_bytes(client.get(TIMESTAMP, **auth(token)).content)
+    snap_v = timestamp.signed.snapshot_meta.version
+    snapshot = Metadata.from_bytes(
+        client.get(f"{TUF}{snap_v}.snapshot.json", **auth(token)).content
     )
-    assert response["ETag"] == f'"{bundle.digest}"'
-    freshness = protocol.verify_freshness(
-        protocol.decode_header(response[protocol.FRESHNESS_HEADER]),
-        keyring=bundle.keyring,
-        region="eu-central",
+    role_v = snapshot.signed.meta["eu-central.json"].version
+    targets_v = snapshot.signed.meta["targets.json"].version
+    targets = Metadata.from_bytes(
+        client.get(f"{TUF}{targets_v}.targets.json", **auth(token)).content
     )
-    protocol.check_bundle_matches_freshness(bundle, freshness)
+    root = Metadata.from_bytes(client.get(f"{TUF}1.root.json", **auth(token)).content)
+    root.verify_delegate("targets", targets)
+    role = Metadata.from_bytes(client.get(f"{TUF}{role_v}.eu-central.json", **auth(token)).content)
+    targets.verify_delegate("eu-central", role)
+    info = role.signed.targets["eu-central/bundle.json"]
+    sha = info.hashes["sha256"]
+    body = client.get(f"{TUF}targets/eu-central/{sha}.bundle.json", **auth(token)).content
+    assert len(body) == info.length and json.loads(body)["region"] == "eu-central"
+    assert ConfigBundle.objects.get(region=estate.eu_central).digest == f"sha256:{sha}"
+    # The delegation is per region and terminating: eu-central's key signs eu-central/* only.
+    delegated = targets.signed.delegations.roles["eu-central"]
+    assert delegated.paths == ["eu-central/*"] and delegated.terminating
+    assert delegated.keyids != targets.signed.delegations.roles.get(
+        "us-east", delegated
+    ).keyids or ("us-east" not in targets.signed.delegations.roles)
 
 
-def test_304_path_touches_no_table_once_warm(client, enrolled, django_assert_num_queries):
+def test_unchanged_timestamp_poll_touches_no_table_once_warm(
+    client, enrolled, django_assert_num_queries
+):
     agent, token = enrolled
-    digest = client.get(BUNDLE, **auth(token))["ETag"]
+    first = client.get(TIMESTAMP, **auth(token)).content
     with django_assert_num_queries(0):
-        response = client.get(BUNDLE, HTTP_IF_NONE_MATCH=digest, **auth(token))
-    assert response.status_code == 304 and response.content == b""
-    assert response["ETag"] == digest
-    assert response[protocol.FRESHNESS_HEADER]
+        response = client.get(TIMESTAMP, **auth(token))
+    assert response.status_code == 200 and response.content == first
 
 
-def test_a_new_version_answers_200_to_the_old_etag(
+def test_a_new_version_is_a_new_timestamp_at_once(
     client, enrolled, estate, django_capture_on_commit_callbacks
 ):
     agent, token = enrolled
-    old = client.get(BUNDLE, **auth(token))["ETag"]
+    old = Metadata.from_bytes(client.get(TIMESTAMP, **auth(token)).content)
     with django_capture_on_commit_callbacks(execute=True):
         services.publish_region(region=estate.eu_central, force=True)
-    response = client.get(BUNDLE, HTTP_IF_NONE_MATCH=old, **auth(token))
-    assert response.status_code == 200 and response["ETag"] != old
+    new = Metadata.from_bytes(client.get(TIMESTAMP, **auth(token)).content)
+    assert new.signed.version > old.signed.version
+    assert new.signed.snapshot_meta.version > old.signed.snapshot_meta.version
 
 
-def test_long_poll_times_out_with_a_304(client, enrolled, settings):
+def test_an_old_timestamp_is_re_signed_with_a_new_version(client, enrolled, settings):
     agent, token = enrolled
-    etag = client.get(BUNDLE, **auth(token))["ETag"]
-    settings.AGENT_LONG_POLL_MAX = 1
-    response = client.get(BUNDLE, HTTP_IF_NONE_MATCH=etag, HTTP_PREFER="wait=30", **auth(token))
-    assert response.status_code == 304
+    settings.TUF_TIMESTAMP_RESIGN_SECONDS = 60
+    old = Metadata.from_bytes(client.get(TIMESTAMP, **auth(token)).content)
+    with time_machine.travel(timezone.now() + timedelta(seconds=61), tick=False):
+        services._memo.clear()
+        new = Metadata.from_bytes(client.get(TIMESTAMP, **auth(token)).content)
+    assert new.signed.version == old.signed.version + 1
+    assert new.signed.expires > old.signed.expires
 
 
 def test_heartbeat_is_one_update_per_interval(client, enrolled):
     agent, token = enrolled
     with time_machine.travel(timezone.now(), tick=False) as clock:
-        client.get(BUNDLE, **auth(token))
+        client.get(TIMESTAMP, **auth(token))
         first = Agent.objects.get(pk=agent.pk).last_seen
         assert first is not None
         clock.shift(timedelta(seconds=20))
-        client.get(BUNDLE, **auth(token))
+        client.get(TIMESTAMP, **auth(token))
         assert Agent.objects.get(pk=agent.pk).last_seen == first
         clock.shift(timedelta(seconds=15))
-        client.get(BUNDLE, **auth(token))
+        client.get(TIMESTAMP, **auth(token))
         assert Agent.objects.get(pk=agent.pk).last_seen > first
 
 
 def test_token_opens_only_its_own_region(client, enrolled, estate):
     agent, token = enrolled
-    services.publish_region(region=estate.us_east)
-    envelope = client.get(BUNDLE, **auth(token)).json()
-    assert envelope["payload"]["region"] == "eu-central"
+    theirs = services.publish_region(region=estate.us_east)
+    sha = theirs.digest.removeprefix("sha256:")
+    assert client.get(f"{TUF}{theirs.role_version}.us-east.json", **auth(token)).status_code == 404
+    assert client.get(f"{TUF}targets/us-east/{sha}.bundle.json", **auth(token)).status_code == 404
+    assert (
+        client.get(f"{TUF}targets/eu-central/{sha}.bundle.json", **auth(token)).status_code == 404
+    )
     foreign = {"region": "us-east", "applied_version": 1}
     response = client.post(STATUS, foreign, content_type="application/json", **auth(token))
     assert response.status_code == 403
@@ -103,12 +131,12 @@ def test_token_opens_only_its_own_region(client, enrolled, estate):
 
 def test_revoked_and_rotated_tokens_stop_working(client, enrolled):
     agent, token = enrolled
-    assert client.get(BUNDLE, **auth(token)).status_code == 200
+    assert client.get(TIMESTAMP, **auth(token)).status_code == 200
     new_token = services.agent_rotate_token(agent=agent)
-    assert client.get(BUNDLE, **auth(token)).status_code == 401
-    assert client.get(BUNDLE, **auth(new_token)).status_code == 200
+    assert client.get(TIMESTAMP, **auth(token)).status_code == 401
+    assert client.get(TIMESTAMP, **auth(new_token)).status_code == 200
     services.agent_revoke(agent=agent)
-    assert client.get(BUNDLE, **auth(new_token)).status_code == 401
+    assert client.get(TIMESTAMP, **auth(new_token)).status_code == 401
     assert Agent.objects.get(pk=agent.pk).token_hash != new_token  # only the hash is stored
 
 
@@ -116,8 +144,7 @@ def test_status_report_records_applied_state_and_drift(
     client, enrolled, estate, django_capture_on_commit_callbacks
 ):
     agent, token = enrolled
-    head = client.get(BUNDLE, **auth(token))
-    digest = head["ETag"].strip('"')
+    digest = _digest(estate.eu_central)
     report = {
         "region": "eu-central",
         "applied_version": 1,
@@ -170,7 +197,7 @@ def test_drift_goes_unknown_after_three_silent_intervals(client, enrolled, estat
 
     agent, token = enrolled
     with time_machine.travel(timezone.now(), tick=False) as clock:
-        digest = client.get(BUNDLE, **auth(token))["ETag"].strip('"')
+        digest = _digest(estate.eu_central)
         client.post(
             STATUS,
             {"applied_version": 1, "applied_digest": digest},
@@ -197,11 +224,13 @@ def test_people_see_drift_over_the_api_scoped_by_region(client, enrolled, make_u
     assert client.get(f"/api/v1/agents/{agent.pk}/").status_code == 404
 
 
-def test_missing_signing_key_is_a_clear_503(client, enrolled, settings, tmp_path):
-    from controlplane.distribution import signing
+def test_missing_keys_are_a_clear_503(client, enrolled, settings, tmp_path):
+    from controlplane.distribution import keys
 
     agent, token = enrolled
-    settings.BUNDLE_SIGNING_KEY_FILE = str(tmp_path / "gone.key")
-    signing._cache.clear()
-    response = client.get(BUNDLE, **auth(token))
+    settings.TUF_KEY_DIR = str(tmp_path / "gone")
+    settings.TUF_TIMESTAMP_RESIGN_SECONDS = 1
+    keys._cache.clear()
+    with time_machine.travel(timezone.now() + timedelta(seconds=5), tick=False):
+        response = client.get(TIMESTAMP, **auth(token))
     assert response.status_code == 503 and "bundle_keys init" in response.json()["detail"]

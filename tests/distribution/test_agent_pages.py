@@ -84,3 +84,43 @@ def test_admin_lists_agents_and_bundles_read_only(client, enrolled, estate):
     agent.refresh_from_db()
     assert (agent.callback_url, agent.poll_interval) == ("https://agent.example/", 20)
     assert AuditEvent.objects.filter(action="agent.changed", object_id=str(agent.pk)).exists()
+
+
+def test_agents_about_to_expire_are_listed_with_why(client, enrolled, estate, make_user, settings):
+    """An agent reports when its TUF metadata expires; within the warning window the Agents
+    page and the API flag it, with its last failure."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from controlplane.distribution.models import ConfigBundle
+
+    agent, token = enrolled
+    bundle = ConfigBundle.objects.get(region=estate.eu_central)
+    soon = (timezone.now() + timedelta(hours=2)).replace(microsecond=0)
+    report = {
+        "applied_version": bundle.version,
+        "applied_digest": bundle.digest,
+        "expires": soon.isoformat(),
+        "last_refresh_at": (timezone.now() - timedelta(hours=22)).isoformat(),
+        "last_refresh_ok": False,
+        "last_error": {"code": "unreachable", "message": "connection refused"},
+    }
+    response = client.post(
+        "/api/v1/agent/status",
+        report,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 200, response.content
+    services.agent_enroll(region=estate.eu_central, name="eu-healthy")
+    client.force_login(make_user("dpo", view=[estate.eu_central]))
+    page = client.get("/agents/").content.decode()
+    box = page.split('data-testid="expiring-agents"')[1].split("</div>")[0]
+    assert "eu-1" in box and "unreachable" in box and "eu-healthy" not in box
+    assert 'data-trust="expiring"' in page
+    rows = {r["name"]: r for r in client.get("/api/v1/agents/").json()}
+    assert rows["eu-1"]["trust_state"] == "expiring"
+    assert rows["eu-healthy"]["trust_state"] == "unknown"
+    Agent.objects.filter(pk=agent.pk).update(trust_expires=timezone.now() - timedelta(minutes=1))
+    assert 'data-trust="expired"' in client.get("/agents/").content.decode()

@@ -1,4 +1,5 @@
-"""Push delivery against a real agent process-in-a-thread: outbox, attempts, backoff, refusals."""
+"""Push delivery (a "refresh now" signal) against a real agent listener: outbox, attempts,
+backoff, refusals."""
 
 import threading
 from datetime import timedelta
@@ -19,8 +20,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def local_agent(tmp_path, bundle_keys):
     """A real agent listening on a loopback port, as ``sovereign-agent run --listen`` does."""
+    root = tmp_path / "root.json"
+    root.write_bytes(bundle_keys)
     agent = RegionalAgent(
-        AgentConfig(region="eu-central", root_key=bundle_keys, state_dir=str(tmp_path / "agent"))
+        AgentConfig(region="eu-central", trusted_root=str(root), state_dir=str(tmp_path / "agent"))
     )
     server = make_server(agent, ("127.0.0.1", 0))
     thread = threading.Thread(
@@ -38,14 +41,15 @@ def _enroll_and_publish(estate, url, **kwargs):
     return bundle, Delivery.objects.get(bundle=bundle)
 
 
-def test_push_is_verified_and_applied_by_the_agent(estate, local_agent):
+def test_push_is_a_refresh_signal_the_agent_acknowledges(estate, local_agent):
     agent, url = local_agent
     bundle, delivery = _enroll_and_publish(estate, url)
+    assert not agent.wake.is_set()
     outcome = services.deliver(delivery.pk)
     assert outcome.state == "delivered"
-    assert agent.applied.version == bundle.version and agent.applied.digest == bundle.digest
+    assert agent.wake.is_set()  # the agent refreshes through TUF; the push carried nothing
     attempt = DeliveryAttempt.objects.get(delivery=delivery)
-    assert attempt.ok and attempt.http_status == 200 and attempt.number == 1
+    assert attempt.ok and attempt.http_status == 202 and attempt.number == 1
     # A duplicate task finds nothing to claim and does not push twice.
     assert services.deliver(delivery.pk).state == "delivered"
     assert DeliveryAttempt.objects.count() == 1
@@ -71,23 +75,21 @@ def test_agent_down_means_retries_with_exponential_backoff_then_give_up(
     assert DeliveryAttempt.objects.filter(delivery=delivery, ok=False).count() == 4
 
 
-def test_a_refusal_is_recorded_and_not_retried(estate, tmp_path, bundle_keys):
-    other = RegionalAgent(  # configured for another region: it refuses eu-central's bundle
-        AgentConfig(region="us-east", root_key=bundle_keys, state_dir=str(tmp_path / "x"))
+def test_a_refusal_is_recorded_and_not_retried(estate, bundle_keys):
+    from tests.agents.evil_server import EvilServer, ok
+
+    server = EvilServer(
+        lambda conn, req: conn.sendall(ok(b'{"code": "not_found"}', status="404 Not Found"))
     )
-    server = make_server(other, ("127.0.0.1", 0))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        bundle, delivery = _enroll_and_publish(
-            estate, f"http://127.0.0.1:{server.server_address[1]}"
-        )
+        bundle, delivery = _enroll_and_publish(estate, server.url)
         outcome = services.deliver(delivery.pk)
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
     assert outcome.state == "refused" and outcome.retry_in is None
+    assert server.requests[0].startswith(b"POST /refresh ")
     delivery.refresh_from_db()
-    assert "wrong_region" in delivery.last_error
+    assert "not_found" in delivery.last_error
 
 
 def test_sweep_requeues_what_a_dead_broker_left_behind(estate, local_agent, settings):
@@ -104,7 +106,7 @@ def test_sweep_requeues_what_a_dead_broker_left_behind(estate, local_agent, sett
     finally:
         app.conf.task_always_eager = False
     assert Delivery.objects.get(pk=delivery.pk).state == "delivered"
-    assert agent.applied.version == bundle.version
+    assert agent.wake.is_set()
 
 
 def test_revoking_an_agent_cancels_its_pending_pushes(estate, bundle_keys):

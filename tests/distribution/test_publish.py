@@ -1,6 +1,5 @@
 """Publishing: versions grow only on change, on commit, with deliveries in the outbox."""
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -9,7 +8,7 @@ from django.utils import timezone
 
 from agents import protocol
 from controlplane.audit.models import AuditEvent
-from controlplane.distribution import services, signing
+from controlplane.distribution import keys, repository, services
 from controlplane.distribution.models import ConfigBundle, Delivery
 from regions.models import ResidencyRule
 from regions.services import estate_object_save
@@ -17,18 +16,24 @@ from regions.services import estate_object_save
 pytestmark = pytest.mark.django_db
 
 
-def test_first_publish_is_a_verifiable_version_1(estate, bundle_keys):
+def test_first_publish_is_version_1_of_the_regions_tuf_role(estate, bundle_keys):
     bundle = services.publish_region(region=estate.eu_central, reason="test")
-    assert bundle.version == 1
-    verified = protocol.verify_bundle(
-        bundle.envelope, root_public_key=protocol.load_public_key(bundle_keys), region="eu-central"
-    )
-    assert verified.digest == bundle.digest
-    content = verified.content
+    assert bundle.version == 1 and bundle.role_version == 1
+    role = repository.load("eu-central")
+    targets = repository.load("targets")
+    targets.verify_delegate("eu-central", role)
+    info = role.signed.targets["eu-central/bundle.json"]
+    data = bytes(bundle.target)
+    assert info.length == len(data) and bundle.digest == "sha256:" + info.hashes["sha256"]
+    parsed = protocol.parse_bundle(data, region="eu-central")
+    content = parsed.content
     assert content["region"]["jurisdiction"] == "EEA"
     assert content["residency_rules"][0]["subject_country"] == "GB"
     assert {s["name"] for s in content["data_stores"]} == set(content["retention"])
-    assert bundle.expires - bundle.issued == timedelta(days=7)
+    assert set(content["special_categories"]) <= set(content["categories"])
+    assert role.signed.expires - bundle.issued == timedelta(days=7)
+    snapshot = repository.load("snapshot")
+    assert snapshot.signed.meta["eu-central.json"].version == 1
     event = AuditEvent.objects.get(action="bundle.published")
     assert event.data["version"] == 1 and event.data["digest"] == bundle.digest
 
@@ -70,21 +75,6 @@ def test_deliveries_go_to_agents_with_a_callback_and_supersede_older_ones(estate
     assert states == {first.version: "superseded", second.version: "pending"}
 
 
-def test_key_rotation_republishes_and_revokes_the_old_key(estate, bundle_keys):
-    first = services.publish_region(region=estate.eu_central)
-    old_keyid = first.signatures[0]["keyid"]
-    signing.rotate_signing_key()
-    second = services.publish_region(region=estate.eu_central)
-    assert second.version == 2 and second.signatures[0]["keyid"] != old_keyid
-    assert second.keyring["payload"]["version"] == 2
-    assert old_keyid not in {k["keyid"] for k in second.keyring["payload"]["keys"]}
-    root = protocol.load_public_key(bundle_keys)
-    applied = protocol.AppliedState(1, first.digest, 1)
-    protocol.verify_bundle(
-        second.envelope, root_public_key=root, region="eu-central", applied=applied
-    )
-
-
 def test_beat_re_signs_ahead_of_expiry(estate, bundle_keys):
     with time_machine.travel(timezone.now(), tick=False) as clock:
         assert len(services.ensure_current()) == 5  # every region gets its first bundle
@@ -102,19 +92,40 @@ def test_beat_re_signs_ahead_of_expiry(estate, bundle_keys):
 
 
 def test_missing_key_files_say_how_to_fix_it(estate, settings, tmp_path):
-    settings.BUNDLE_SIGNING_KEY_FILE = str(tmp_path / "nope.key")
-    settings.BUNDLE_KEYRING_FILE = str(tmp_path / "nope.json")
-    signing._cache.clear()
-    with pytest.raises(signing.KeyMaterialMissing, match="bundle_keys init"):
+    settings.TUF_KEY_DIR = str(tmp_path / "nope")
+    keys._cache.clear()
+    with pytest.raises(keys.KeyMaterialMissing, match="bundle_keys init"):
         services.publish_region(region=estate.eu_central)
 
 
-def test_keys_are_files_with_private_permissions(bundle_keys, settings):
+def test_keys_are_files_with_private_permissions(estate, bundle_keys, settings):
     import os
     import stat
+    from pathlib import Path
 
-    for name in ("BUNDLE_SIGNING_KEY_FILE", "BUNDLE_ROOT_KEY_FILE"):
-        mode = stat.S_IMODE(os.stat(getattr(settings, name)).st_mode)
-        assert mode == 0o600
-    keyring = json.loads(open(settings.BUNDLE_KEYRING_FILE).read())
-    protocol.verify_keyring(keyring, root_public_key=protocol.load_public_key(bundle_keys))
+    services.publish_region(region=estate.eu_central)
+    files = list(Path(settings.TUF_KEY_DIR).rglob("*.key"))
+    files += list(Path(settings.TUF_ROOT_KEY_DIR).rglob("*.key"))
+    assert {f.parent.name for f in files} >= {"online", "regions", "tuf-root-keys"}
+    for path in files:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    # The online processes never need the root keys: they live in a directory of their own.
+    assert not any(Path(settings.TUF_KEY_DIR).rglob("tuf-root-keys"))
+
+
+def test_one_regions_key_cannot_sign_another_regions_bundle(estate, bundle_keys):
+    services.publish_region(region=estate.eu_central)
+    services.publish_region(region=estate.us_east)
+    delegations = repository.load("targets").signed.delegations
+    eu, us = delegations.roles["eu-central"], delegations.roles["us-east"]
+    assert set(eu.keyids).isdisjoint(us.keyids)
+    assert eu.paths == ["eu-central/*"] and us.paths == ["us-east/*"]
+    assert eu.terminating and us.terminating
+
+
+def test_a_bundle_from_before_the_tuf_repository_is_republished_into_it(estate, bundle_keys):
+    first = services.publish_region(region=estate.eu_central)
+    ConfigBundle.objects.filter(pk=first.pk).update(role_version=0)  # as migrated from v1
+    again = services.publish_region(region=estate.eu_central)
+    assert again is not None and again.role_version == 2
+    assert services.publish_region(region=estate.eu_central) is None

@@ -25,9 +25,7 @@ def _queries(client) -> int:
 
 @pytest.mark.parametrize("who", ["auditor", "dpo_eu"])
 def test_dashboard_queries_do_not_grow_with_the_estate(estate, client, who, tmp_path, settings):
-    settings.BUNDLE_SIGNING_KEY_FILE = str(tmp_path / "signing.key")
-    settings.BUNDLE_KEYRING_FILE = str(tmp_path / "keyring.json")
-    settings.BUNDLE_ROOT_KEY_FILE = str(tmp_path / "root.key")
+    settings.TUF_KEY_DIR = str(tmp_path / "no-keys")  # nothing is published here
     user = getattr(estate, who)
     distribution.agent_enroll(region=estate.eu_central, name="agent-first")
     client.force_login(user)

@@ -20,7 +20,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from controlplane.distribution import services, signing
+from controlplane.distribution import conf, keys, services
 from controlplane.distribution.models import ConfigBundle, Delivery
 from regions.models import ResidencyRule
 from regions.services import estate_object_save
@@ -80,20 +80,19 @@ class Processes:
 
 
 @pytest.fixture
-def keys(settings, tmp_path):
+def tuf_keys(db, settings, tmp_path):
     """Key files first, so that publishing triggered while the estate is seeded uses them too."""
-    keys = tmp_path / "keys"
-    settings.BUNDLE_SIGNING_KEY_FILE = str(keys / "signing.key")
-    settings.BUNDLE_KEYRING_FILE = str(keys / "keyring.json")
-    settings.BUNDLE_ROOT_KEY_FILE = str(keys / "root.key")
-    signing._cache.clear()
-    yield signing.init_keys()["root_public_key"]
-    signing._cache.clear()
+    settings.TUF_KEY_DIR = str(tmp_path / "keys")
+    settings.TUF_ROOT_KEY_DIR = str(tmp_path / "root-keys")
+    keys._cache.clear()
+    services.repository_init()
+    yield str(conf.trusted_root_file())
+    keys._cache.clear()
 
 
 @pytest.fixture
-def world(keys, postgres, redis_url, live_server, estate, settings, tmp_path):
-    root = keys
+def world(tuf_keys, postgres, redis_url, live_server, estate, settings, tmp_path):
+    root = tuf_keys
     services._memo.clear()
     cache.clear()
     db = connection.settings_dict
@@ -101,9 +100,7 @@ def world(keys, postgres, redis_url, live_server, estate, settings, tmp_path):
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": redis_url,
-        "BUNDLE_SIGNING_KEY_FILE": settings.BUNDLE_SIGNING_KEY_FILE,
-        "BUNDLE_KEYRING_FILE": settings.BUNDLE_KEYRING_FILE,
-        "BUNDLE_ROOT_KEY_FILE": settings.BUNDLE_ROOT_KEY_FILE,
+        "TUF_KEY_DIR": settings.TUF_KEY_DIR,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "PYTHONUNBUFFERED": "1",
     }
@@ -131,7 +128,7 @@ def start_worker(world):
 
 def start_agent(world, token, *, port=None, poll=60.0):
     args = [PYTHON, "-m", "agents.cli", "run", "--url", world.url, "--token", token]
-    args += ["--region", "eu-central", "--root-key", world.root]
+    args += ["--region", "eu-central", "--trusted-root", world.root]
     args += ["--state-dir", str(world.tmp / "agent-state")]
     args += ["--poll-min", str(poll), "--poll-max", str(poll)]
     if port:
@@ -188,7 +185,7 @@ def approve_deployment(world, label):
 
 def applied_content(world):
     bundle = world.tmp / "agent-state" / "bundle.json"
-    return json.loads(bundle.read_text())["payload"]["content"]
+    return json.loads(bundle.read_text())["content"]
 
 
 def applied_version(world):

@@ -27,7 +27,7 @@ from .test_bundle_delivery import (
     start_worker,
 )
 
-keys = delivery.keys  # the same fixtures: key files, live server, worker and agent processes
+tuf_keys = delivery.tuf_keys  # the same fixtures: key files, live server, worker and agent processes
 world = delivery.world
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 def start_us_agent(world, token, port):
     args = [PYTHON, "-m", "agents.cli", "run", "--url", world.url, "--token", token]
-    args += ["--region", "us-east", "--root-key", world.root]
+    args += ["--region", "us-east", "--trusted-root", world.root]
     args += ["--state-dir", str(world.tmp / "agent-state")]
     args += ["--poll-min", "120", "--poll-max", "120", "--listen", f"127.0.0.1:{port}"]
     world.procs.start("agent", args)

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from controlplane.metrics.models import MetricBatch, MetricPoint
-from tests.integration.test_bundle_delivery import _free_port, _wait_for, keys, world  # noqa: F401
+from tests.integration.test_bundle_delivery import _free_port, _wait_for, tuf_keys, world  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +40,7 @@ def start_agent(the_world, token, *, url, port):
     import sys
 
     args = [sys.executable, "-m", "agents.cli", "run", "--url", url, "--token", token]
-    args += ["--region", "eu-central", "--root-key", the_world.root]
+    args += ["--region", "eu-central", "--trusted-root", the_world.root]
     args += [
         "--state-dir",
         str(the_world.tmp / "agent-state"),

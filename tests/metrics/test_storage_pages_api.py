@@ -143,17 +143,8 @@ def _find_metrics(payload):
 
 
 @pytest.fixture
-def bundle_keys(settings, tmp_path):
-    from controlplane.distribution import signing
-
-    keys = tmp_path / "keys"
-    settings.BUNDLE_SIGNING_KEY_FILE = str(keys / "signing.key")
-    settings.BUNDLE_KEYRING_FILE = str(keys / "keyring.json")
-    settings.BUNDLE_ROOT_KEY_FILE = str(keys / "root.key")
-    signing._cache.clear()
-    signing.init_keys()
-    yield
-    signing._cache.clear()
+def bundle_keys(tuf_repository):
+    return tuf_repository
 
 
 def test_k_and_epsilon_are_validated_on_the_region(registry):

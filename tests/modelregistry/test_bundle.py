@@ -4,7 +4,6 @@ import pytest
 from django.urls import reverse
 
 from controlplane.distribution import services as distribution
-from controlplane.distribution import signing
 from controlplane.distribution.models import ConfigBundle
 from controlplane.modelregistry import services
 
@@ -12,16 +11,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def bundle_keys(settings, tmp_path):
-    keys = tmp_path / "keys"
-    settings.BUNDLE_SIGNING_KEY_FILE = str(keys / "signing.key")
-    settings.BUNDLE_KEYRING_FILE = str(keys / "keyring.json")
-    settings.BUNDLE_ROOT_KEY_FILE = str(keys / "root.key")
+def bundle_keys(settings, tuf_repository):
     settings.BUNDLE_PUSH_ENABLED = False
-    signing._cache.clear()
-    signing.init_keys()
-    yield
-    signing._cache.clear()
+    return tuf_repository
 
 
 def bundle_models(region):

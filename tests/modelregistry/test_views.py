@@ -109,8 +109,6 @@ def _agents_report(regions, versions):
             digest=bundle_digest,
             content_digest=bundle_digest,
             payload={"content": {"models": listed}},
-            signatures=[],
-            keyring={},
             issued=now,
             expires=now,
         )

@@ -13,6 +13,7 @@ class AgentDriftSerializer(serializers.ModelSerializer):
     drift = serializers.CharField(source="live_drift")
     desired_version = serializers.IntegerField(allow_null=True)
     desired_digest = serializers.CharField(allow_null=True)
+    trust_state = serializers.CharField()
 
     class Meta:
         model = Agent
@@ -29,6 +30,9 @@ class AgentDriftSerializer(serializers.ModelSerializer):
             "poll_interval",
             "software_version",
             "last_error_code",
+            "last_refresh_at",
+            "trust_expires",
+            "trust_state",
             "last_error",
             "callback_url",
         ]

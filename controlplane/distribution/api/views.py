@@ -1,7 +1,5 @@
 """The agent API. The bundle endpoint is a plain Django view: its 304 path must stay tiny."""
 
-import time
-
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema
@@ -10,63 +8,73 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents import protocol
-from controlplane.distribution import conf, services, transfer_log
+from controlplane.distribution import repository, services, transfer_log
 from controlplane.distribution.api.authentication import (
     AgentTokenAuthentication,
     IsAgent,
     bearer_token,
 )
-from controlplane.distribution.signing import KeyMaterialMissing
+from controlplane.distribution.keys import KeyMaterialMissing
 from controlplane.distribution.transfer_log import PayloadSerializer
 from controlplane.privacy import refuse_personal_data
 
-LONG_POLL_STEP = 0.25
+_NOT_FOUND = {"detail": "Not found."}
 
 
-def _etags(header: str) -> set[str]:
-    return {part.strip().removeprefix("W/").strip('"') for part in header.split(",") if part}
-
-
-def _wait_seconds(prefer: str) -> float:
-    for part in prefer.split(","):
-        name, _, value = part.strip().partition("=")
-        if name.strip().lower() == "wait" and value.strip().isdigit():
-            return float(min(int(value), conf.long_poll_max()))
-    return 0.0
-
-
-def _with_head(response: HttpResponse, head: dict) -> HttpResponse:
-    response["ETag"] = f'"{head["digest"]}"'
-    response[protocol.FRESHNESS_HEADER] = head["freshness"]
-    response["Cache-Control"] = "no-cache"
-    return response
-
-
-@require_safe
-def bundle(request):
+def _principal_or_401(request):
     principal = services.authenticate_agent(bearer_token(request), memo=True)
     if principal is None:
         response = JsonResponse({"detail": "Unknown or revoked agent token."}, status=401)
         response["WWW-Authenticate"] = 'Bearer realm="agent"'
-        return response
+        return None, response
+    return principal, None
+
+
+def _json(data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/json")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_safe
+def tuf_metadata(request, name: str):
+    """TUF metadata for agents: ``timestamp.json`` (the poll, answered from memory when
+    unchanged) and ``<version>.<role>.json`` (consistent snapshots). A region's role is served
+    only to that region's agents."""
+    principal, refusal = _principal_or_401(request)
+    if refusal:
+        return refusal
     try:
-        head = services.bundle_head(principal.region_id, memo=True)
+        if name == "timestamp.json":
+            data = services.current_timestamp(memo=True)
+        else:
+            version, _, rest = name.partition(".")
+            role = rest.removesuffix(".json")
+            if not version.isdigit() or not rest.endswith(".json") or len(version) > 9:
+                return JsonResponse(_NOT_FOUND, status=404)
+            if role not in repository.TOP_LEVEL and role != principal.region_slug:
+                return JsonResponse(_NOT_FOUND, status=404)
+            data = services.metadata_file(role, int(version))
     except KeyMaterialMissing as exc:
         return JsonResponse({"detail": str(exc), "code": exc.code}, status=503)
-    if head is None:
-        return JsonResponse({"detail": "No bundle has been published for this region."}, status=404)
-    known = _etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
-    if head["digest"] in known:
-        deadline = time.monotonic() + _wait_seconds(request.META.get("HTTP_PREFER", ""))
-        while time.monotonic() < deadline:
-            time.sleep(LONG_POLL_STEP)
-            head = services.bundle_head(principal.region_id)
-            if head["digest"] not in known:
-                break
-        else:
-            return _with_head(HttpResponse(status=304), head)
-    body = services.bundle_body(principal.region_id, head["digest"])
-    return _with_head(HttpResponse(body, content_type="application/json"), head)
+    if data is None:
+        return JsonResponse(_NOT_FOUND, status=404)
+    return _json(data)
+
+
+@require_safe
+def tuf_target(request, region: str, name: str):
+    """``targets/<region>/<sha256>.bundle.json``: the bundle, only for the region's agents."""
+    principal, refusal = _principal_or_401(request)
+    if refusal:
+        return refusal
+    digest, _, rest = name.partition(".")
+    if region != principal.region_slug or rest != protocol.BUNDLE_TARGET or len(digest) != 64:
+        return JsonResponse(_NOT_FOUND, status=404)
+    data = services.target_file(principal.region_id, digest.lower())
+    if data is None:
+        return JsonResponse(_NOT_FOUND, status=404)
+    return _json(data)
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -84,8 +92,10 @@ class StatusSerializer(serializers.Serializer):
     )
     agent_version = serializers.CharField(max_length=40, allow_blank=True, required=False)
     last_error = ErrorSerializer(allow_null=True, required=False)
-    bundle_expires = serializers.CharField(allow_null=True, required=False)
+    expires = serializers.DateTimeField(allow_null=True, required=False)
     expired = serializers.BooleanField(required=False)
+    last_refresh_at = serializers.DateTimeField(allow_null=True, required=False)
+    last_refresh_ok = serializers.BooleanField(required=False)
 
 
 class StatusAnswerSerializer(serializers.Serializer):
@@ -121,12 +131,11 @@ class StatusView(AgentAPIView):
                 status=status.HTTP_403_FORBIDDEN,
             )
         agent = services.agent_report_status(principal=request.user, data=data)
-        head = services.bundle_head(agent.region_id)
         return Response(
             {
                 "drift": agent.drift,
-                "desired_version": head["version"] if head else None,
-                "desired_digest": head["digest"] if head else None,
+                "desired_version": agent.desired_version,
+                "desired_digest": agent.desired_digest,
             }
         )
 

@@ -2,38 +2,51 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from controlplane.distribution import conf, services, signing
+from controlplane.distribution import conf, keys, services
+from controlplane.errors import DomainError
 from regions.models import Region
+
+ROLES = ["root", "targets", "snapshot", "timestamp", "region"]
 
 
 class Command(BaseCommand):
     help = (
-        "Bundle signing keys (files, never the database). `init` creates the root key, a signing "
-        "key and keyring v1 for development; `rotate` makes a new signing key and keyring v+1 "
-        "(the old key is revoked unless --keep-old) and republishes every region; `show` prints "
-        "the root public key agents must trust."
+        "The TUF repository's keys (files, never the database). `init` creates the offline root "
+        "keys (--root-keys, --threshold), the online targets/snapshot/timestamp keys and the "
+        "first metadata; `rotate --role R [--region SLUG]` replaces a role's key (root, targets, "
+        "snapshot and timestamp through a new root version signed with the root keys; a "
+        "region's key through a new delegation); `revoke` does the same for a key that is "
+        "compromised; `show` prints the trusted root file agents start from."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("action", choices=["init", "rotate", "show"])
-        parser.add_argument("--keep-old", action="store_true")
+        parser.add_argument("action", choices=["init", "rotate", "revoke", "show"])
+        parser.add_argument("--role", choices=ROLES)
+        parser.add_argument("--region", help="region slug (with --role region)")
+        parser.add_argument("--root-keys", type=int, default=1, dest="root_keys")
+        parser.add_argument("--threshold", type=int, default=None)
 
-    def handle(self, *args, action, keep_old, **options):
+    def handle(self, *args, action, role, region, root_keys, threshold, **options):
         try:
             if action == "init":
-                result = signing.init_keys()
-                for path in result["created"]:
-                    self.stdout.write(f"created {path}")
-                self.stdout.write(f"root public key: {result['root_public_key']}")
-            elif action == "rotate":
-                result = signing.rotate_signing_key(keep_old=keep_old)
+                result = services.repository_init(root_keys=root_keys, threshold=threshold)
                 self.stdout.write(json.dumps(result))
-                for region in Region.objects.all():
-                    bundle = services.publish_region(region=region, reason="signing key rotated")
+                for r in Region.objects.all():
+                    bundle = services.publish_region(region=r, reason="repository initialised")
                     if bundle:
-                        self.stdout.write(f"republished {bundle}")
-            else:
-                self.stdout.write(signing.root_public_key_text())
-                self.stdout.write(f"(file: {conf.root_public_key_file()})")
-        except signing.KeyMaterialMissing as exc:
+                        self.stdout.write(f"published {bundle}")
+            elif action in ("rotate", "revoke"):
+                if not role:
+                    raise CommandError("--role is required")
+                target = None
+                if role == "region":
+                    target = Region.objects.filter(slug=region or "").first()
+                    if target is None:
+                        raise CommandError(f"--region: no region {region!r}")
+                result = services.repository_rotate(
+                    role=role, region=target, revoke=action == "revoke"
+                )
+                self.stdout.write(json.dumps(result))
+            self.stdout.write(f"trusted root for agents: {conf.trusted_root_file()}")
+        except (keys.KeyMaterialMissing, DomainError) as exc:
             raise CommandError(str(exc)) from None

@@ -1,0 +1,72 @@
+"""The shared cache as an accelerator only: every failure is a miss, never an error.
+
+The database is the source of truth for bundles, heads and agent identities. Redis may hang,
+refuse connections or lose a write; the agent paths then answer from the database. Entries live
+a few seconds (``BUNDLE_HEAD_CACHE_SECONDS``), so an invalidation lost while Redis was down is
+corrected within that time, and the connection has short timeouts (``REDIS_TIMEOUT_MS``).
+"""
+
+import logging
+import time
+
+from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+
+# After a failure, the cache is skipped for this long: a frozen Redis costs one timeout per
+# process every few seconds, not one per request.
+BACKOFF_SECONDS = 5.0
+_down_until = 0.0
+
+
+def _available() -> bool:
+    return time.monotonic() >= _down_until
+
+
+def _failed() -> None:
+    global _down_until
+    _down_until = time.monotonic() + BACKOFF_SECONDS
+
+
+def reset() -> None:
+    """Forget a remembered failure (tests)."""
+    global _down_until
+    _down_until = 0.0
+
+
+def get(key: str):
+    if not _available():
+        return None
+    try:
+        return cache.get(key)
+    except Exception as exc:  # noqa: BLE001 - any cache backend error is a miss
+        _failed()
+        log.warning("cache unavailable, answering from the database: %s", exc)
+        return None
+
+
+def set(key: str, value, timeout: int) -> None:  # noqa: A001 - mirrors the cache API
+    if not _available():
+        return
+    try:
+        cache.set(key, value, timeout)
+    except Exception as exc:  # noqa: BLE001 - the value is recomputed on the next miss
+        _failed()
+        log.warning("cache unavailable, value not stored: %s", exc)
+
+
+def delete(key: str, *, after_commit: bool = False) -> None:
+    # Deletes are always tried: skipping one would leave a stale entry on a Redis that is back.
+    try:
+        cache.delete(key)
+    except Exception as exc:  # noqa: BLE001 - the entry expires on its own within seconds
+        _failed()
+        if after_commit:
+            log.error(
+                "post-commit cache invalidation of %s failed (the change IS committed; the "
+                "stale entry expires within its timeout): %s",
+                key,
+                exc,
+            )
+        else:
+            log.warning("cache unavailable, %s not deleted: %s", key, exc)
