@@ -28,6 +28,9 @@ PARTIES = [
     ),
     ("Sakura Analytics KK", "JP", "processor", [], [p.HINT_COMMERCIAL]),
     ("Bangalore Labelling Pvt Ltd", "IN", "processor", [], [p.HINT_COMMERCIAL]),
+    # Nobody recorded whether PIPEDA applies to it: the Canadian decision's scope becomes a
+    # condition the approving DPO confirms (issue 17).
+    ("Maple Support Inc", "CA", "processor", [], []),
 ]
 
 
@@ -114,6 +117,9 @@ def seed() -> None:
         bcr_type=p.CONTROLLER,
         lead_authority="BfDI (Germany)",
         edpb_opinion="EDPB Opinion 07/2019",
+        tia_on=today - timedelta(days=90),
+        tia_outcome=p.TIA_NO_CONCERNS,
+        categories=contact,
         members=[
             parties["Acme Europe GmbH"],
             parties["Acme Netherlands B.V."],
@@ -161,6 +167,20 @@ def _seed_requests(parties) -> None:
                 volume_estimate=40_000,
             ),
             "approve",
+        ),
+        (
+            "Demo: route support chats to Maple Support in Canada",
+            dict(
+                source_region=regions["eu-central"],
+                destination_country=Country.objects.get(code="CA"),
+                exporter=parties["Acme Europe GmbH"],
+                importer=parties["Maple Support Inc"],
+                data_categories=[email, name],
+                data_subjects="customers",
+                frequency=p.RECURRING,
+                volume_estimate=12_000,
+            ),
+            "submit",
         ),
         (
             "Demo: share clinical study records with Bangalore Labelling",

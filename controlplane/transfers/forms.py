@@ -379,6 +379,14 @@ class ApproveForm(forms.Form):
         self.fields["conditions"].label = "Further conditions (free text)"
 
 
+class ReinstateForm(forms.Form):
+    confirmed = ConditionsField()
+
+    def __init__(self, *args, conditions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["confirmed"].set_conditions(conditions)
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason (required)")
 

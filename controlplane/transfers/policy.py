@@ -1330,6 +1330,16 @@ def evaluate(
                 "(EDPB Guidelines 05/2021, criterion 1).",
             )
         )
+        if src in REGIMES:
+            head.append(
+                Finding(
+                    "ORIGIN_REGIME_ALSO_APPLIES",
+                    WARNING,
+                    f"{REGIME_LAW[REGIMES[src]]} governs data leaving {facts.source_country} "
+                    "too; the engine checked the GDPR's rules only. Check the transfer under "
+                    "both.",
+                )
+            )
     regime = REGIMES.get(origin)
 
     # Criterion 2: a different controller or processor receives the data.
@@ -1367,6 +1377,7 @@ def evaluate(
     if (
         facts.destination_jurisdiction not in (origin, dest_jurisdiction)
         and importer.country != facts.destination_country
+        and all(leg.importer.country != facts.destination_country for leg in facts.onward)
     ):
         head.append(
             Finding(
@@ -1509,10 +1520,39 @@ def evaluate(
         destination=(dest_country, dest_jurisdiction, dest_label),
     )
     result = None
+    # An adequacy decision whose scope is unconfirmed is held, not returned: if BCRs or a
+    # contract cover the transfer with nothing to confirm, the transfer is lawful whether or
+    # not the importer is in the decision's scope (Art. 46(1): safeguards in the absence of an
+    # adequacy decision), so the DPO need not confirm it. Derogations never trump it (Art. 49
+    # applies only where neither Art. 45 nor Art. 46 does).
+    held = None
     for step in _STEPS[regime]:
-        result = getattr(ev, step)()
-        if result is not None:
+        if step == "derogation" and held is not None:
             break
+        found = getattr(ev, step)()
+        if found is None:
+            continue
+        needs_confirming = any(f.severity == CONDITION for f in found[2])
+        if step == "adequacy" and needs_confirming:
+            held = found
+            continue
+        if held is not None and needs_confirming:
+            break  # both need a confirmation: adequacy comes first
+        result = found
+        break
+    if result is None:
+        result = held
+    elif held is not None:
+        decision = held[1]
+        unconfirmed = next(f for f in held[2] if f.severity == CONDITION)
+        ev.miss(
+            "ADEQUACY_SCOPE_UNCONFIRMED",
+            f"{decision.name} may not cover {importer.label} (the request does not say whether "
+            "it is in the decision's scope), but another basis below covers the transfer "
+            "either way, so there is nothing to confirm. "
+            + unconfirmed.message.split(". ")[0]
+            + ".",
+        )
 
     src_label = facts.source_country
     if result is None:

@@ -443,8 +443,14 @@ def transfer_request_activate(*, request: TransferRequest, by) -> TransferReques
     return tr
 
 
-def transfer_request_reinstate(*, request: TransferRequest, by) -> TransferRequest:
-    """A DPO brings a suspended transfer back once the engine finds a basis again."""
+def current_verdict(tr: TransferRequest) -> p.PolicyDecision:
+    """The engine's verdict on ``tr`` as of today, without touching the row."""
+    return p.evaluate(facts_for(tr), mechanism_set(), today(), tia_validity=tia_validity())
+
+
+def transfer_request_reinstate(*, request: TransferRequest, by, confirmed=()) -> TransferRequest:
+    """A DPO brings a suspended transfer back once the engine finds a basis again. It is a
+    decision like an approval: every condition of the new verdict must be confirmed."""
     ensure_may_change(by)
     with transaction.atomic():
         tr = _locked(request)
@@ -460,12 +466,21 @@ def transfer_request_reinstate(*, request: TransferRequest, by) -> TransferReque
             )
         if tr.expires_on and tr.expires_on <= today():
             raise DomainError(f"The approval of {tr} expired on {tr.expires_on}.")
+        confirmed = require_confirmed(
+            conditions=conditions_of(decision.findings), confirmed=confirmed
+        )
         tr.status = TransferStatus.APPROVED
         tr.suspended_because = None
         tr.ended_at = None
         tr.end_reason = ""
+        tr.confirmed_conditions = confirmed
         tr.save()
-        record_event(actor=by, action="transfer.reinstated", obj=tr, data=_decision_summary(tr))
+        record_event(
+            actor=by,
+            action="transfer.reinstated",
+            obj=tr,
+            data={**_decision_summary(tr), "confirmed_conditions": confirmed},
+        )
         _regions_changed_on_commit(tr)
     return tr
 
@@ -737,7 +752,12 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
             if tr.status == TransferStatus.SUBMITTED:
                 outcome["refreshed"].append(tr)
                 continue
-            if decision.allowed:
+            # A basis that needs a condition nobody confirmed for this transfer is not one yet:
+            # the transfer waits, suspended, for a DPO to reinstate it and confirm.
+            unconfirmed = sorted(
+                {c.code for c in conditions_of(decision.findings)} - set(tr.confirmed_conditions)
+            )
+            if decision.allowed and not unconfirmed:
                 outcome["rebased"].append(tr)
                 events.append(
                     {
@@ -750,7 +770,12 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
             tr.status = TransferStatus.SUSPENDED
             tr.suspended_because = mechanism
             tr.ended_at = now
-            tr.end_reason = reason or f"{mechanism.name} no longer applies; no other basis found."
+            tr.end_reason = reason or (
+                f"{mechanism.name} no longer applies; the remaining basis needs a DPO to confirm "
+                f"{', '.join(unconfirmed)} (reinstate the transfer to confirm)."
+                if decision.allowed
+                else f"{mechanism.name} no longer applies; no other basis found."
+            )
             outcome["suspended"].append(tr)
             events.append(
                 {
@@ -812,15 +837,18 @@ def mechanism_end_preview(*, mechanism: Mechanism, status: str, ends_on: date | 
             "source_region__country",
             "destination_region",
             "destination_country__jurisdiction",
-            "exporter__country",
-            "importer__country",
+            "exporter__country__jurisdiction",
+            "importer__country__jurisdiction",
         )
         .prefetch_related("data_categories")
         .order_by("pk")
     )
     for tr in dependents:
-        decision = p.evaluate(facts_for(tr), mechanisms, judged_on)
-        outcome["rebased" if decision.allowed else "suspended"].append(tr)
+        decision = p.evaluate(facts_for(tr), mechanisms, judged_on, tia_validity=tia_validity())
+        unconfirmed = {c.code for c in conditions_of(decision.findings)} - set(
+            tr.confirmed_conditions
+        )
+        outcome["rebased" if decision.allowed and not unconfirmed else "suspended"].append(tr)
     regions = {}
     for tr in outcome["suspended"]:
         regions.update({r.pk: r for r in destination_regions(tr)})

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from controlplane.decisions import conditions_of
 from controlplane.errors import ConflictError, DomainError, NotAllowed
 from controlplane.permissions import can, is_auditor, regions_for, restrict, sees_every_region
 from controlplane.transfers import policy as p
@@ -19,6 +20,7 @@ from controlplane.transfers.filtersets import (
 from controlplane.transfers.forms import (
     ApproveForm,
     MechanismEndForm,
+    ReinstateForm,
     RejectForm,
     RevokeForm,
     TransferRequestForm,
@@ -210,6 +212,14 @@ def detail(request, pk):
     user = request.user
     may_decide = can(user, "approve_transfers", tr.source_region) and not is_auditor(user)
     own = tr.requested_by_id == user.pk
+    may_reinstate = may_decide and not own and tr.status == TransferStatus.SUSPENDED
+    reinstate_conditions = (
+        conditions_of(services.current_verdict(tr).findings) if may_reinstate else []
+    )
+    if may_decide and not own and tr.status == TransferStatus.SUBMITTED:
+        # The verdict as it stands now (a mechanism may have changed since submission), so the
+        # conditions on the approval form are those the approval will ask for. Not saved.
+        services.evaluate_request(tr)
     return render(
         request,
         "transfers/request_detail.html",
@@ -223,7 +233,8 @@ def detail(request, pk):
             "may_submit": own and tr.status == TransferStatus.DRAFT,
             "may_withdraw": own and tr.status == TransferStatus.SUBMITTED,
             "may_copy": own and tr.status == TransferStatus.REJECTED,
-            "may_reinstate": may_decide and not own and tr.status == TransferStatus.SUSPENDED,
+            "may_reinstate": may_reinstate,
+            "reinstate_form": ReinstateForm(conditions=reinstate_conditions),
             "may_revoke": may_decide
             and tr.status in (TransferStatus.APPROVED, TransferStatus.ACTIVE, "suspended"),
             "approve_form": ApproveForm(conditions=tr.conditions_to_confirm),
@@ -365,10 +376,18 @@ def revoke(request, pk):
 @require_POST
 def reinstate(request, pk):
     tr = _decidable(request, pk)
+    form = ReinstateForm(
+        request.POST, conditions=conditions_of(services.current_verdict(tr).findings)
+    )
+    if not form.is_valid():
+        messages.error(request, "Check the conditions: " + form.errors.as_text())
+        return redirect(tr)
     return _run(
         request,
         tr,
-        lambda: services.transfer_request_reinstate(request=tr, by=request.user),
+        lambda: services.transfer_request_reinstate(
+            request=tr, by=request.user, confirmed=form.cleaned_data["confirmed"]
+        ),
         f"{tr} reinstated on its new basis.",
     )
 

@@ -118,3 +118,49 @@ def test_a_committed_decision_is_never_answered_with_an_error(
     assert answer.json()["status"] == "approved" and answer.json()["id"] == tr.pk
     tr.refresh_from_db()
     assert tr.status == TransferRequest.Status.APPROVED
+
+
+def test_a_basis_that_needs_confirming_suspends_until_a_dpo_reinstates_and_confirms(
+    new_request, world, sakura
+):
+    """Sakura's transfer runs under SCCs. When they end, the EU-Japan decision could carry it,
+    but only if Sakura is an APPI business operator, which nobody confirmed: the transfer is
+    suspended (not silently moved), and reinstating it asks for the confirmation."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from controlplane.transfers import policy as p
+    from controlplane.transfers.models import Mechanism
+
+    scc = services.mechanism_save(
+        mechanism=Mechanism(
+            kind=p.KIND_SCC,
+            key="scc-acme-sakura",
+            name="SCCs Acme / Sakura",
+            valid_from=date(2024, 1, 1),
+            exporter=world.acme,
+            importer=sakura,
+            module=2,
+            tia_on=timezone.localdate() - timedelta(days=10),
+            tia_outcome=p.TIA_NO_CONCERNS,
+        ),
+        by=world.estate.dpo_eu,
+    )
+    tr = new_request(importer=sakura, destination_country=sakura.country)
+    assert tr.policy_basis == "scc" and tr.conditions_to_confirm == []
+    services.transfer_request_approve(request=tr, by=world.estate.dpo_eu)
+    services.mechanism_end(
+        mechanism=scc, by=world.estate.dpo_eu, status=p.REVOKED, reason="Contract terminated"
+    )
+    tr.refresh_from_db()
+    assert tr.status == TransferRequest.Status.SUSPENDED
+    assert "ADEQUACY_SCOPE_UNCONFIRMED" in tr.end_reason
+    with pytest.raises(DomainError, match="confirm every condition"):
+        services.transfer_request_reinstate(request=tr, by=world.estate.dpo_eu)
+    services.transfer_request_reinstate(
+        request=tr, by=world.estate.dpo_eu, confirmed=["ADEQUACY_SCOPE_UNCONFIRMED"]
+    )
+    tr.refresh_from_db()
+    assert tr.status == TransferRequest.Status.APPROVED and tr.policy_basis == "adequacy"
+    assert tr.confirmed_conditions == ["ADEQUACY_SCOPE_UNCONFIRMED"]

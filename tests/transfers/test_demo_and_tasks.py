@@ -18,7 +18,11 @@ def _dump():
 def test_demo_seed_is_realistic_and_idempotent(estate):
     demo.seed()
     statuses = dict(TransferRequest.objects.values_list("purpose", "status"))
-    assert sorted(statuses.values()) == ["active", "submitted", "submitted"]
+    assert sorted(statuses.values()) == ["active", "submitted", "submitted", "submitted"]
+    # One waits on a condition the approving DPO must confirm (Decision 2002/2/EC: PIPEDA).
+    maple = TransferRequest.objects.get(importer__name="Maple Support Inc")
+    assert maple.policy_allowed
+    assert [c.code for c in maple.conditions_to_confirm] == ["ADEQUACY_SCOPE_UNCONFIRMED"]
     blocked = TransferRequest.objects.get(policy_allowed=False)
     assert blocked.has_special_categories and blocked.status == "submitted"
     assert TransferRecord.objects.filter(violation=True).count() == 1

@@ -137,6 +137,32 @@ CASES = [
         absent=("ORIGIN_REGIME_NOT_MODELLED",),
         words=("Art. 3(2)", "no EU adequacy decision"),
     ),
+    # Both regimes apply to a UK exporter that is also subject to the GDPR under Art. 3(2).
+    Case(
+        "art-3-2-exporter-in-the-uk-both-regimes",
+        facts(
+            "GB",
+            "IN",
+            exporter=party("Albion Ltd", "GB", "controller", scope={p.HINT_GDPR_ART3_2: True}),
+        ),
+        allowed=False,
+        codes={"ORIGIN_REGIME_ALSO_APPLIES": "warning", "EXPORTER_SUBJECT_TO_GDPR_ART3_2": "info"},
+        words=("the UK GDPR governs",),
+    ),
+    # A host abroad stated as an onward leg is checked as one, not asked about again.
+    Case(
+        "hosting-abroad-stated-as-an-onward-leg",
+        facts(
+            "DE",
+            "US",
+            importer=INDIA,
+            onward=(p.OnwardLeg(party("Cloudy Inc", "US", certs=[p.CERT_EU_US_DPF])),),
+        ),
+        [*REFERENCE, scc()],
+        basis="scc",
+        codes={"ONWARD_TRANSFER_COVERED": "info"},
+        absent=("HOSTING_ABROAD_NOT_STATED",),
+    ),
     # An importer subject to Art. 3(2) still receives a transfer; 2021/914 not designed for it
     # (Decision 2021/914, Recital 7).
     Case(
@@ -206,6 +232,28 @@ CASES = [
         facts(dst="JP", importer=party("Tokyo Ward Office", "JP", hints=[p.HINT_PUBLIC_AUTHORITY])),
         allowed=False,
         codes={"ADEQUACY_SCOPE_NOT_MET": "blocking"},
+    ),
+    # Art. 46(1): with SCCs on record the transfer is lawful whether or not the importer is in
+    # the adequacy decision's scope, so an unanswered scope question needs no confirmation.
+    Case(
+        "japan-unanswered-but-sccs-cover-it-anyway",
+        facts(dst="JP", importer=party("Sakura KK", "JP")),
+        [*REFERENCE, scc(importer=party("Sakura KK", "JP"))],
+        basis="scc",
+        codes={"ADEQUACY_SCOPE_UNCONFIRMED": "info", "SCC_IN_FORCE": "info"},
+        words=("either way",),
+    ),
+    # Art. 49(1): a derogation applies only where neither Art. 45 nor 46 does; the condition
+    # on the adequacy decision stays.
+    Case(
+        "japan-unanswered-with-a-derogation-stays-a-condition",
+        facts(
+            dst="JP",
+            importer=party("Sakura KK", "JP"),
+            derogation="important_public_interest",
+        ),
+        basis="adequacy",
+        codes={"ADEQUACY_SCOPE_UNCONFIRMED": "condition", "DEROGATION_NOT_NEEDED": "info"},
     ),
     # Decision 2002/2/EC: PIPEDA, commercial activities. "Commercial" is Canada's test.
     Case(

@@ -332,6 +332,10 @@ class ApproveSerializer(serializers.Serializer):
     expires_on = serializers.DateField(required=False, allow_null=True, default=None)
 
 
+class ReinstateSerializer(serializers.Serializer):
+    confirmed = ConfirmedSerializerField()
+
+
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField()
 

@@ -19,6 +19,7 @@ from controlplane.transfers.api.serializers import (
     MechanismSerializer,
     PartySerializer,
     ReasonSerializer,
+    ReinstateSerializer,
     TransferRecordSerializer,
     TransferRequestSerializer,
 )
@@ -139,11 +140,17 @@ class TransferRequestViewSet(
             )
         )
 
-    @extend_schema(request=None)
+    @extend_schema(request=ReinstateSerializer)
     @action(detail=True, methods=["post"])
     def reinstate(self, request, pk=None):
         tr = self._decidable(pk)
-        return self._answer(services.transfer_request_reinstate(request=tr, by=request.user))
+        body = ReinstateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._answer(
+            services.transfer_request_reinstate(
+                request=tr, by=request.user, confirmed=body.validated_data["confirmed"]
+            )
+        )
 
     @extend_schema(request=ReasonSerializer)
     @action(detail=True, methods=["post"])
