@@ -38,7 +38,7 @@ STYLE = Style(
     legend_font_size=12,
     value_font_size=11,
     tooltip_font_size=12,
-    no_data_font_size=24,
+    no_data_font_size=16,
 )
 
 
