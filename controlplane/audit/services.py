@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from controlplane.audit.actors import Actor, actor_for
 from controlplane.audit.models import AuditChainHead, AuditEvent
+from controlplane.audit.signals import event_recorded
 
 
 def _describe(obj) -> tuple[str, str, str]:
@@ -74,6 +75,7 @@ def record_event(
         event.hash = event.compute_hash()
         event.save()
         AuditChainHead.objects.filter(pk=1).update(last_hash=event.hash)
+        event_recorded.send(sender=AuditEvent, event=event)
     return event
 
 
@@ -124,6 +126,8 @@ def record_events(*, actor, events: list[dict]) -> list[AuditEvent]:
             built.append(event)
         AuditEvent.objects.bulk_create(built, batch_size=1000)
         AuditChainHead.objects.filter(pk=1).update(last_hash=previous)
+        for event in built:
+            event_recorded.send(sender=AuditEvent, event=event)
     return built
 
 

@@ -15,21 +15,19 @@ from controlplane.notifications.models import EmailMode, Notice, OngoingConditio
 log = logging.getLogger(__name__)
 
 
-def on_audit_event(sender, instance, created, **kwargs):
+def on_audit_event(sender, event, **kwargs):
     """Turn a just-recorded audit event into notices, in the same transaction. A hook that
     fails is logged and skipped: a notice never undoes the change it reports."""
-    if not created:
-        return
-    hooks = registry.hooks_for(instance.action)
+    hooks = registry.hooks_for(event.action)
     if not hooks:
         return
     drafts = []
     for hook in hooks:
         try:
             with transaction.atomic():
-                drafts.extend(hook(instance) or ())
+                drafts.extend(hook(event) or ())
         except Exception:  # noqa: BLE001 - a notice must never break the service it follows
-            log.exception("notice hook %s failed for %s", hook.__name__, instance.action)
+            log.exception("notice hook %s failed for %s", hook.__name__, event.action)
     deliver(drafts)
 
 
