@@ -145,7 +145,7 @@ class Agent:
         self.state: dict = {}
         self.last_error: dict | None = None
         self.errors = 0
-        self._last_signal = 0.0
+        self._last_refresh_started = float("-inf")
 
     # ------------------------------------------------------------------ state
 
@@ -321,13 +321,12 @@ class Agent:
             self.trust = trust if self.bundle is not None else None
 
     def signal(self) -> bool:
-        """A push: refresh soon. Carries nothing trusted; at most one per second counts."""
-        now = time.monotonic()
-        if now - self._last_signal < MIN_SIGNAL_INTERVAL:
-            return False
-        self._last_signal = now
+        """A push: refresh soon. Carries nothing trusted. Signals coalesce into one wake-up and
+        are never dropped (the latest change must not wait for the next poll); the loop itself
+        refreshes at most once per ``MIN_SIGNAL_INTERVAL``. True when this signal woke the loop."""
+        already = self.wake.is_set()
         self.wake.set()
-        return True
+        return not already
 
     # ------------------------------------------------------------------ reporting
 
@@ -360,7 +359,12 @@ class Agent:
     def run(self, stop: threading.Event) -> None:
         reported = None
         while not stop.is_set():
+            # However many pushes arrive, refresh at most once per MIN_SIGNAL_INTERVAL.
+            rest = self._last_refresh_started + MIN_SIGNAL_INTERVAL - time.monotonic()
+            if rest > 0 and stop.wait(rest):
+                break
             self.wake.clear()
+            self._last_refresh_started = time.monotonic()
             result = self.poll_once()
             snapshot = (result.version, str(self.last_error), self.state.get("last_refresh_at"))
             if result.outcome != "unchanged" or reported != snapshot[:2]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import ast
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 import agents
-from agents import cli
+from agents import cli, client
 from agents.config import ConfigError, load_config
 from agents.server import make_server
 from agents.transport import request
@@ -105,8 +106,30 @@ def test_a_push_is_only_a_refresh_signal(listening, repo):
     assert agent.bundle is None
     agent.wake.clear()
     status, _ = _post(base + "/bundle", b"{}")  # the old path is a signal too
-    assert status == 202
-    assert not agent.wake.is_set()  # at most one signal per second counts
+    assert status == 202 and agent.wake.is_set()  # a second push within a second is not lost
+    assert agent.signal() is False  # signals coalesce into the one pending wake-up
+
+
+def test_pushes_coalesce_and_refreshes_stay_at_most_one_per_second(make_agent):
+    """A push right after another must still be acted on (it may announce the newer change),
+    but a flood of pushes never makes more than one refresh a second."""
+    agent = make_agent()
+    refreshes = []
+    agent.poll_once = lambda: refreshes.append(time.monotonic()) or client.PollResult("unchanged")
+    agent.report_status = lambda: True
+    stop = threading.Event()
+    loop = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+    loop.start()
+    deadline = time.monotonic() + 2.5
+    while time.monotonic() < deadline:
+        agent.signal()
+        time.sleep(0.01)
+    stop.set()
+    agent.wake.set()
+    loop.join(5)
+    assert 2 <= len(refreshes) <= 4  # the start, then about one per second, never 250
+    gaps = [b - a for a, b in zip(refreshes, refreshes[1:], strict=False)]
+    assert all(gap >= client.MIN_SIGNAL_INTERVAL - 0.01 for gap in gaps)
 
 
 def test_local_route_endpoint(listening, repo):
