@@ -67,6 +67,18 @@ cleanup() {
   stopping=1
   echo; echo "Stopping..."
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Give everything ten seconds to stop cleanly (a worker finishes its task), then make sure:
+  # Ctrl-C must never leave a process of this run behind.
+  for _ in $(seq 1 20); do
+    alive=""
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ -z "$alive" ] && break
+    sleep 0.5
+  done
+  for pid in "${pids[@]}"; do
+    pkill -KILL -P "$pid" 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
 }
 trap cleanup INT TERM EXIT
