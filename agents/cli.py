@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--token-file", dest="token_file")
     run.add_argument("--poll-min", dest="poll_min", type=float)
     run.add_argument("--poll-max", dest="poll_max", type=float)
-    run.add_argument("--listen", help="HOST:PORT for refresh signals, POST /route, GET /status")
+    run.add_argument(
+        "--listen", help="HOST:PORT for refresh signals, POST /route, POST /resolve, GET /status"
+    )
     run.add_argument("--once", action="store_true", help="refresh once, report, and exit")
 
     status = sub.add_parser("status", help="show the locally applied bundle and its trust")

@@ -29,7 +29,7 @@ from tuf.api.exceptions import DownloadHTTPError
 from tuf.ngclient import Updater, UpdaterConfig
 from tuf.ngclient.fetcher import FetcherInterface
 
-from agents import __version__, protocol
+from agents import __version__, protocol, routing
 from agents.config import AgentConfig, ConfigError
 from agents.protocol import Bundle, ProtocolError
 from agents.router import RouteDecision, route
@@ -129,6 +129,13 @@ def refusal_from(exc: BaseException) -> ProtocolError:
     return ProtocolError(f"{type(exc).__name__}: {exc}"[:300], code="internal")
 
 
+class NotServing(ProtocolError):
+    """The agent answers nothing from its bundle now (none applied, trust expired, or no
+    routing table in it): a refusal with a stable ``code``, never a guess."""
+
+    code = "not_serving"
+
+
 class Agent:
     def __init__(self, config: AgentConfig, *, clock=protocol.utcnow, rng=None):
         config.require("region", "trusted_root")
@@ -198,23 +205,64 @@ class Agent:
                 "last_error": self.last_error,
             }
 
-    def route(self, metadata, *, now: datetime | None = None) -> RouteDecision:
+    def _serving(self, now: datetime) -> Bundle:
+        """The applied bundle, if it may be acted on at ``now``; else :class:`NotServing`."""
         with self.lock:
             bundle, trust = self.bundle, self.trust
         if bundle is None:
-            return RouteDecision(False, "no_bundle", "no valid bundle is applied (default deny)")
-        now = now or self.clock()
+            raise NotServing("no valid bundle is applied (default deny)", code="no_bundle")
         if trust is None or trust.expires <= now:
             when = protocol.format_time(trust.expires) if trust else "unknown"
             last = self.state.get("last_refresh_at") or "never"
             why = (self.last_error or {}).get("code", "none")
-            return RouteDecision(
-                False,
-                "expired",
+            raise NotServing(
                 f"trusted metadata expired at {when} (last successful refresh {last}, last "
                 f"failure {why}); routing nothing until a refresh succeeds",
+                code="expired",
             )
+        return bundle
+
+    def route(self, metadata, *, now: datetime | None = None) -> RouteDecision:
+        now = now or self.clock()
+        try:
+            bundle = self._serving(now)
+        except NotServing as refusal:
+            return RouteDecision(False, refusal.code, refusal.message)
         return route(metadata, bundle.content, now=now)
+
+    def resolve(self, question, *, now: datetime | None = None) -> dict:
+        """A gateway's question answered from the routing table of the applied bundle: the
+        same pure function as the control plane's ``GET /api/v1/routing/resolve``.
+
+        ``question`` is ``{"country", "categories"?, "model"?}`` and nothing else. Raises
+        :class:`routing.RoutingInputError` for a bad question (naming the field),
+        :class:`NotServing` when nothing may be answered (no bundle, trust expired, no table)
+        and ``MalformedError`` for a body that is not such an object."""
+        if not isinstance(question, dict):
+            raise protocol.MalformedError("the question must be a JSON object")
+        unknown = set(question) - {"country", "categories", "model"}
+        if unknown:
+            raise protocol.MalformedError(f"unknown fields: {', '.join(sorted(unknown))[:200]}")
+        country, categories, model = routing.parse_question(
+            question.get("country"), question.get("categories") or (), question.get("model")
+        )
+        bundle = self._serving(now or self.clock())
+        taxonomy = bundle.content.get("categories")
+        if taxonomy:
+            known = set(taxonomy)
+            for key in categories:
+                if key not in known:
+                    raise routing.RoutingInputError(
+                        "category", f"{key[:80]!r} is not a data category of the taxonomy."
+                    )
+        try:
+            answer = routing.resolve(bundle.content.get("routing"), country, categories, model)
+        except routing.RoutingTableError as exc:
+            raise NotServing(
+                f"{exc} (bundle version {bundle.version})", code="no_routing_table"
+            ) from None
+        answer["bundle_version"] = bundle.version
+        return answer
 
     # ------------------------------------------------------------------ TUF
 

@@ -66,7 +66,7 @@ def covers(granted, key: str) -> bool:
 
 def parse_question(country, categories=(), model=None) -> tuple[str, tuple[str, ...], str | None]:
     """Check a gateway's question; raise :class:`RoutingInputError` naming the field."""
-    if not isinstance(country, str) or not COUNTRY_RE.match(country):
+    if not isinstance(country, str) or not COUNTRY_RE.fullmatch(country):
         raise RoutingInputError(
             "country", "country must be an ISO 3166-1 alpha-2 code in capitals, e.g. DE."
         )
@@ -79,11 +79,11 @@ def parse_question(country, categories=(), model=None) -> tuple[str, tuple[str, 
     if len(categories) > MAX_CATEGORIES:
         raise RoutingInputError("category", f"at most {MAX_CATEGORIES} categories.")
     for key in categories:
-        if not isinstance(key, str) or not CATEGORY_RE.match(key):
+        if not isinstance(key, str) or not CATEGORY_RE.fullmatch(key):
             raise RoutingInputError(
                 "category", f"{key!r} is not a data category key such as user.contact.email."
             )
-    if model is not None and (not isinstance(model, str) or not MODEL_RE.match(model)):
+    if model is not None and (not isinstance(model, str) or not MODEL_RE.fullmatch(model)):
         raise RoutingInputError("model", "model must be a model name such as fraud-scoring.")
     return country, tuple(dict.fromkeys(categories)), model
 

@@ -4,6 +4,12 @@
   now" signal, authenticated or not. Its body (at most ``MAX_SIGNAL_BYTES``) is read and
   ignored: nothing in it is trusted. 202; the agent refreshes through TUF at most once a second.
 * ``POST /route``: record metadata in, routing decision out (200 accepted, 403 refused).
+* ``POST /resolve``: a gateway in the region asks where a user may be served,
+  ``{"country": "DE", "categories"?: [...], "model"?: "..."}``; the answer comes from the
+  routing table in the applied bundle through ``agents.routing.resolve`` (the control plane's
+  ``GET /api/v1/routing/resolve`` answers through the same function). 200 with the ordered
+  routes (``gap`` when there are none), 400 naming the bad field, 403 when the agent answers
+  nothing (``no_bundle``, ``expired`` trust, ``no_routing_table``), 413 over the size cap.
 * ``POST /observe``: observations from services in the region, ``{"name", "value",
   "dimensions", "at"?}`` (``at``: when it happened, epoch seconds, within the last hour) or
   ``{"observations": [...]}``; they never leave the agent except as
@@ -24,11 +30,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from agents import protocol
-from agents.client import Agent
+from agents.client import Agent, NotServing
+from agents.routing import RoutingInputError
 
 log = logging.getLogger("sovereign.agent.server")
 
 MAX_ROUTE_BYTES = 64 * 1024
+MAX_RESOLVE_BYTES = 8 * 1024
 MAX_SIGNAL_BYTES = 64 * 1024
 MAX_OBSERVE_BYTES = 256 * 1024
 MAX_OBSERVATIONS = 1000
@@ -78,6 +86,8 @@ class AgentRequestHandler(BaseHTTPRequestHandler):
             return self._signal()
         if self.path == "/route":
             return self._route()
+        if self.path == "/resolve":
+            return self._resolve()
         if self.path == "/observe":
             return self._observe()
         return self._send(404, {"code": "not_found", "message": self.path})
@@ -97,6 +107,18 @@ class AgentRequestHandler(BaseHTTPRequestHandler):
         except protocol.ProtocolError as exc:
             return self._send(400, exc.as_dict())
         return self._send(200 if decision.accepted else 403, decision.as_dict())
+
+    def _resolve(self):
+        try:
+            question = protocol.parse_json_bytes(self._body(MAX_RESOLVE_BYTES))
+            answer = self.agent.resolve(question)
+        except RoutingInputError as exc:
+            return self._send(400, exc.as_dict())
+        except NotServing as exc:
+            return self._send(403, exc.as_dict())
+        except protocol.ProtocolError as exc:
+            return self._send(413 if exc.code == "too_large" else 400, exc.as_dict())
+        return self._send(200, answer)
 
     def _observe(self):
         from agents.metrics import ObservationRefused

@@ -10,16 +10,10 @@ and that the process is still running and serving its last good state (``/status
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from securesystemslib.signer import CryptoSigner
@@ -28,79 +22,10 @@ from tuf.api.metadata import Metadata, TargetFile, Targets, Timestamp
 from agents import protocol
 from agents.transport import request
 from tests.agents.evil_server import EvilServer, ok, wait_for
-from tests.agents.tuf_sim import COMPACT, OTHER, REGION, TOKEN, TufRepo, TufServer
+from tests.agents.process import AgentProcess
+from tests.agents.tuf_sim import COMPACT, OTHER, REGION, TufRepo, TufServer
 
 pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parents[2]
-ROUTED = {"subject_country": "DE", "data_categories": ["user.contact"]}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class AgentProcess:
-    def __init__(self, sim: TufServer, tmp_path: Path, *, state="state", url=None):
-        self.sim, self.port = sim, free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        root = tmp_path / "root.json"
-        if not root.exists():
-            root.write_bytes(sim.repo.root_bytes)
-        self.env = {
-            **os.environ,
-            "SOVEREIGN_AGENT_URL": url or sim.url,
-            "SOVEREIGN_AGENT_TOKEN": TOKEN,
-            "SOVEREIGN_AGENT_REGION": REGION,
-            "SOVEREIGN_AGENT_TRUSTED_ROOT": str(root),
-            "SOVEREIGN_AGENT_STATE_DIR": str(tmp_path / state),
-            "SOVEREIGN_AGENT_POLL_MIN": "0.1",
-            "SOVEREIGN_AGENT_POLL_MAX": "0.2",
-            "SOVEREIGN_AGENT_BACKOFF_MAX": "0.3",
-            "SOVEREIGN_AGENT_TIMEOUT": "1",
-            "SOVEREIGN_AGENT_LISTEN": f"127.0.0.1:{self.port}",
-            "SOVEREIGN_AGENT_LISTEN_DEADLINE": "1.5",
-            "SOVEREIGN_AGENT_LISTEN_CONNECTIONS": "8",
-        }
-        self.log_path = tmp_path / f"agent-{self.port}.log"
-        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agents.cli", "run"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=self.log,
-        )
-
-    def status(self) -> dict | None:
-        try:
-            resp = request("GET", self.base + "/status", deadline_s=2, max_bytes=1 << 16)
-        except Exception:  # noqa: BLE001 - not listening yet
-            return None
-        return resp.json() if resp.status == 200 else None
-
-    def route(self, metadata=None):
-        body = json.dumps(metadata or ROUTED).encode()
-        resp = request("POST", self.base + "/route", body=body, deadline_s=2, max_bytes=1 << 16)
-        return resp.status, resp.json()
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def text(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 @pytest.fixture
