@@ -75,7 +75,7 @@ def record_event(
         event.hash = event.compute_hash()
         event.save()
         AuditChainHead.objects.filter(pk=1).update(last_hash=event.hash)
-        event_recorded.send(sender=AuditEvent, event=event)
+        event_recorded.send(sender=AuditEvent, events=[event])
     return event
 
 
@@ -126,8 +126,7 @@ def record_events(*, actor, events: list[dict]) -> list[AuditEvent]:
             built.append(event)
         AuditEvent.objects.bulk_create(built, batch_size=1000)
         AuditChainHead.objects.filter(pk=1).update(last_hash=previous)
-        for event in built:
-            event_recorded.send(sender=AuditEvent, event=event)
+        event_recorded.send(sender=AuditEvent, events=built)
     return built
 
 

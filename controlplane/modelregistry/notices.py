@@ -8,49 +8,62 @@ from controlplane.permissions import people_who_can
 
 
 @on("deployment.requested")
-def deployment_awaits_decision(event):
-    approval = (
-        DeploymentApproval.objects.select_related("version__model", "region", "requested_by")
-        .filter(pk=event.object_id)
-        .first()
-    )
-    if approval is None:
-        return []
-    deciders = [
-        u
-        for u in people_who_can("approve_deployments", approval.region)
-        if u.pk != approval.requested_by_id
-    ]
-    return [
-        Draft(
-            recipients=tuple(deciders),
-            kind="awaiting_decision",
-            title=f"{approval}: {approval.version} to {approval.region.slug} awaits your decision",
-            body=approval.justification[:300],
-            url=approval.get_absolute_url(),
-            region=approval.region.slug,
-            key=f"audit:{event.sequence}",
+def deployment_awaits_decision(events):
+    """Each hook gets the events of one audit write (see the registry)."""
+    approvals = {
+        str(a.pk): a
+        for a in DeploymentApproval.objects.select_related(
+            "version__model", "region", "requested_by"
+        ).filter(pk__in=[e.object_id for e in events if e.object_id.isdigit()])
+    }
+    deciders: dict = {}
+    drafts = []
+    for event in events:
+        approval = approvals.get(event.object_id)
+        if approval is None:
+            continue
+        if approval.region_id not in deciders:
+            deciders[approval.region_id] = people_who_can("approve_deployments", approval.region)
+        drafts.append(
+            Draft(
+                recipients=tuple(
+                    u for u in deciders[approval.region_id] if u.pk != approval.requested_by_id
+                ),
+                kind="awaiting_decision",
+                title=f"{approval}: {approval.version} to {approval.region.slug} awaits your "
+                "decision",
+                body=approval.justification[:300],
+                url=approval.get_absolute_url(),
+                region=approval.region.slug,
+                key=f"audit:{event.sequence}",
+            )
         )
-    ]
+    return drafts
 
 
 @on("deployment.withdrawal_notice")
-def deployments_withdrawn(event):
-    """The registry names the region's DPOs in the event; each gets the notice."""
-    data = event.data or {}
-    names = data.get("recipients") or []
-    people = get_user_model().objects.filter(username__in=names, is_active=True)
-    withdrawn = data.get("withdrawn") or []
-    because = ", ".join(data.get("because") or []) or "its transfer basis ended"
-    region = data.get("region", event.object_repr)
-    return [
-        Draft(
-            recipients=tuple(people),
-            kind="deployment_withdrawn",
-            title=f"{len(withdrawn)} deployment(s) withdrawn in {region}",
-            body=f"{', '.join(withdrawn)} — because {because}.",
-            url=f"/regions/{region}/",
-            region=region,
-            key=f"audit:{event.sequence}",
+def deployments_withdrawn(events):
+    """The registry names the region's DPOs in each event; each gets the notice."""
+    names = {n for e in events for n in (e.data or {}).get("recipients") or []}
+    people = {u.username: u for u in get_user_model().objects.filter(username__in=names)}
+    drafts = []
+    for event in events:
+        data = event.data or {}
+        recipients = [
+            people[n] for n in data.get("recipients") or [] if n in people and people[n].is_active
+        ]
+        withdrawn = data.get("withdrawn") or []
+        because = ", ".join(data.get("because") or []) or "its transfer basis ended"
+        region = data.get("region", event.object_repr)
+        drafts.append(
+            Draft(
+                recipients=tuple(recipients),
+                kind="deployment_withdrawn",
+                title=f"{len(withdrawn)} deployment(s) withdrawn in {region}",
+                body=f"{', '.join(withdrawn)} — because {because}.",
+                url=f"/regions/{region}/",
+                region=region,
+                key=f"audit:{event.sequence}",
+            )
         )
-    ]
+    return drafts

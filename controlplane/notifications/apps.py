@@ -15,4 +15,4 @@ class NotificationsConfig(AppConfig):
         registry.autodiscover()
         if inbox_panel not in dashboard_panels:
             dashboard_panels.append(inbox_panel)
-        event_recorded.connect(services.on_audit_event, dispatch_uid="notifications-audit")
+        event_recorded.connect(services.on_audit_events, dispatch_uid="notifications-audit")

@@ -3,8 +3,11 @@
 An app says what deserves a notice in its own ``notices.py``, and the notifications app
 imports none of them by name:
 
-- ``@on("transfer.submitted")`` runs when an audit event with that action is recorded (in the
-  same transaction) and returns the notices it implies;
+- ``@on("transfer.submitted")`` runs when audit events with that action are recorded (in the
+  same transaction) and returns the notices they imply. It receives the list of those events
+  from one write: one from ``record_event``, every one of them from a bulk append (ending a
+  mechanism suspends thousands of transfers in one write), so a hook reads what it needs for
+  all of them at once, in a fixed number of queries;
 - ``@periodic`` runs on every check (beat, every few minutes) and returns notices for
   conditions that last, such as an agent out of sync for longer than a set time.
 
@@ -65,6 +68,16 @@ def periodic(hook):
 
 def hooks_for(action: str) -> list:
     return list(_event_hooks.get(action, ()))
+
+
+def hooks_for_events(events) -> list[tuple]:
+    """``(hook, [its events])`` for the hooks that listen to any of ``events``, each hook once
+    with its events in chain order, hooks in the order they were registered."""
+    by_hook: dict = {}
+    for event in events:
+        for hook in _event_hooks.get(event.action, ()):
+            by_hook.setdefault(hook, []).append(event)
+    return list(by_hook.items())
 
 
 def periodic_hooks() -> list:

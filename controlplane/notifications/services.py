@@ -15,19 +15,18 @@ from controlplane.notifications.models import EmailMode, Notice, OngoingConditio
 log = logging.getLogger(__name__)
 
 
-def on_audit_event(sender, event, **kwargs):
-    """Turn a just-recorded audit event into notices, in the same transaction. A hook that
-    fails is logged and skipped: a notice never undoes the change it reports."""
-    hooks = registry.hooks_for(event.action)
-    if not hooks:
-        return
+def on_audit_events(sender, events, **kwargs):
+    """Turn the events of one audit write into notices, in the same transaction: each hook
+    gets the write's events it listens to at once (one for ``record_event``, thousands for a
+    bulk append), and every draft is delivered in one go. A hook that fails is logged and
+    skipped: a notice never undoes the change it reports."""
     drafts = []
-    for hook in hooks:
+    for hook, hooked in registry.hooks_for_events(events):
         try:
             with transaction.atomic():
-                drafts.extend(hook(event) or ())
+                drafts.extend(hook(hooked) or ())
         except Exception:  # noqa: BLE001 - a notice must never break the service it follows
-            log.exception("notice hook %s failed for %s", hook.__name__, event.action)
+            log.exception("notice hook %s failed for %s", hook.__name__, hooked[0].action)
     deliver(drafts)
 
 
@@ -62,7 +61,7 @@ def deliver(drafts) -> int:
                 )
             )
     before = Notice.objects.count()
-    Notice.objects.bulk_create(rows, ignore_conflicts=True)
+    Notice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     created = Notice.objects.count() - before
     wants_mail_now = any(
         row.recipient_id in prefs and prefs[row.recipient_id].email == EmailMode.IMMEDIATE

@@ -102,6 +102,7 @@ def drill(request, pk):
     from django.contrib import messages
     from django.core.exceptions import PermissionDenied, ValidationError
     from django.shortcuts import get_object_or_404, redirect
+    from django.utils import timezone
 
     from controlplane.errors import ConflictError, DomainError, NotAllowed
     from controlplane.routing import drill as drill_service
@@ -166,6 +167,7 @@ def drill(request, pk):
             "data": data,
             "impact": _visible_impact(request.user, impact),
             "fingerprint": impact.fingerprint,
+            "ends_ahead": bool(data["ends_on"] and data["ends_on"] > timezone.localdate()),
         }
     )
     return render(request, "routing/drill.html", context)

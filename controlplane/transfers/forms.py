@@ -411,4 +411,3 @@ class MechanismEndForm(forms.Form):
         label="Why backdated",
         help_text="Required when the end lies more than 30 days in the past.",
     )
-    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)

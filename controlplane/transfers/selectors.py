@@ -317,17 +317,3 @@ def mechanism_impact(user, mechanism) -> dict:
         "withdrawn": withdrawn,
         "withdrawn_hidden": (withdrawn_all.count() - len(withdrawn)) if withdrawn_all else 0,
     }
-
-
-def visible_preview(user, preview: dict) -> dict:
-    """``services.mechanism_end_preview`` narrowed to what ``user`` may see, with counts."""
-    suspended, suspended_hidden = _split_visible(user, preview["suspended"])
-    rebased, rebased_hidden = _split_visible(user, preview["rebased"])
-    return {
-        "on": preview["on"],
-        "suspended": suspended,
-        "suspended_hidden": suspended_hidden,
-        "rebased": rebased,
-        "rebased_hidden": rebased_hidden,
-        "regions": preview["regions"],
-    }

@@ -8,7 +8,6 @@ field.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import date, datetime, time, timedelta
 
@@ -700,8 +699,9 @@ def _save_reevaluated(requests) -> None:
     groups: dict = {}
     for tr in requests:
         values = {
-            name: getattr(tr, f"{name}_id" if name in ("policy_mechanism", "suspended_because")
-                          else name)
+            name: getattr(
+                tr, f"{name}_id" if name in ("policy_mechanism", "suspended_because") else name
+            )
             for name in REEVALUATED_FIELDS
         }
         key = json.dumps(values, sort_keys=True, cls=DjangoJSONEncoder)
@@ -817,45 +817,6 @@ def check_end_date(*, valid_from: date | None, ends_on: date, backdated_because:
         )
 
 
-def mechanism_end_preview(*, mechanism: Mechanism, status: str, ends_on: date | None = None):
-    """What ending ``mechanism`` would do, without writing anything: the transfers in effect
-    relying on it that would be suspended or moved to another basis (judged on the day it ends,
-    or today), and the regions whose deployments would then be re-checked."""
-    on = today()
-    ends_on = ends_on or on
-    rows = list(Mechanism.objects.with_relations())
-    current = next(m for m in rows if m.pk == mechanism.pk)
-    end = ends_on if not current.ends_on or ends_on < current.ends_on else current.ends_on
-    ended = dataclasses.replace(current.to_policy(), status=status, ends_on=end)
-    mechanisms = p.MechanismSet([*(m.to_policy() for m in rows if m.pk != current.pk), ended])
-    judged_on = max(on, end)
-    outcome = {"suspended": [], "rebased": [], "on": judged_on, "regions": []}
-    dependents = (
-        TransferRequest.objects.filter(policy_mechanism=current, status__in=IN_EFFECT)
-        .select_related(
-            "source_region__jurisdiction",
-            "source_region__country",
-            "destination_region",
-            "destination_country__jurisdiction",
-            "exporter__country__jurisdiction",
-            "importer__country__jurisdiction",
-        )
-        .prefetch_related("data_categories")
-        .order_by("pk")
-    )
-    for tr in dependents:
-        decision = p.evaluate(facts_for(tr), mechanisms, judged_on, tia_validity=tia_validity())
-        unconfirmed = {c.code for c in conditions_of(decision.findings)} - set(
-            tr.confirmed_conditions
-        )
-        outcome["rebased" if decision.allowed and not unconfirmed else "suspended"].append(tr)
-    regions = {}
-    for tr in outcome["suspended"]:
-        regions.update({r.pk: r for r in destination_regions(tr)})
-    outcome["regions"] = sorted(regions.values(), key=lambda r: r.slug)
-    return outcome
-
-
 def mechanism_end(
     *,
     mechanism: Mechanism,
@@ -884,7 +845,9 @@ def mechanism_end(
         _ensure_may_end(by, m)
         if m.status != p.IN_FORCE:
             raise ConflictError(f"{m.name} is already {m.get_status_display().lower()}.")
-        check_end_date(valid_from=m.valid_from, ends_on=ends_on, backdated_because=backdated_because)
+        check_end_date(
+            valid_from=m.valid_from, ends_on=ends_on, backdated_because=backdated_because
+        )
         m.status = status
         m.ends_on = ends_on if not m.ends_on or ends_on < m.ends_on else m.ends_on
         m.status_reason = reason

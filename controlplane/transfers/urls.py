@@ -18,6 +18,5 @@ urlpatterns = [
     path("<int:pk>/reinstate/", views.reinstate, name="reinstate"),
     path("mechanisms/", views.mechanisms, name="mechanisms"),
     path("mechanisms/<int:pk>/", views.mechanism_detail, name="mechanism"),
-    path("mechanisms/<int:pk>/end/", views.mechanism_end, name="mechanism_end"),
     path("records/", views.records, name="records"),
 ]

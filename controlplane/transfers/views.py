@@ -1,6 +1,5 @@
 """Transfer register pages. Thin: read through selectors, write through services."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -399,7 +398,9 @@ def mechanisms(request):
     return list_page(request, "transfers/mechanism_list.html", MechanismFilterSet, qs)
 
 
-def mechanism_detail(request, pk, end_form=None, status=200):
+def mechanism_detail(request, pk):
+    """The mechanism, what relies on it, and (for those who may) the form that ends it: it
+    posts to the revocation drill, whose simulation is the one impact shown before ending."""
     m = get_object_or_404(Mechanism.objects.with_relations(), pk=pk)
     return render(
         request,
@@ -407,75 +408,11 @@ def mechanism_detail(request, pk, end_form=None, status=200):
         {
             "m": m,
             "impact": selectors.mechanism_impact(request.user, m),
-            "end_form": end_form or MechanismEndForm(),
+            "end_form": MechanismEndForm(),
             "may_end": m.status == p.IN_FORCE and services.may_end_mechanism(request.user, m),
             "tia_expires_on": m.tia_expires_on(),
         },
-        status=status,
     )
-
-
-@require_POST
-def mechanism_end(request, pk):
-    """Two steps: the first POST shows the impact again and asks for confirmation; the second
-    (``confirm``) ends the mechanism."""
-    m = get_object_or_404(Mechanism.objects.select_related("exporter__country"), pk=pk)
-    if not services.may_end_mechanism(request.user, m):
-        raise PermissionDenied(
-            "Only a DPO of the regions that rely on it, or of the regions under its regime, "
-            "ends this mechanism."
-        )
-    form = MechanismEndForm(request.POST)
-    if not form.is_valid():
-        return mechanism_detail(request, pk, end_form=form, status=400)
-    data = form.cleaned_data
-    if not data["confirm"]:
-        try:
-            services.check_end_date(
-                valid_from=m.valid_from,
-                ends_on=data["ends_on"] or selectors.today(),
-                backdated_because=data["backdated_because"],
-            )
-        except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-            return mechanism_detail(request, pk, end_form=form, status=400)
-        preview = services.mechanism_end_preview(
-            mechanism=m, status=data["status"], ends_on=data["ends_on"]
-        )
-        confirm = MechanismEndForm(initial={**data, "confirm": True})
-        for field in confirm.fields.values():
-            field.widget = forms.HiddenInput()
-        return render(
-            request,
-            "transfers/mechanism_end_confirm.html",
-            {
-                "m": m,
-                "form": confirm,
-                "data": data,
-                "preview": selectors.visible_preview(request.user, preview),
-            },
-        )
-    try:
-        _, outcome = services.mechanism_end(
-            mechanism=m,
-            by=request.user,
-            status=data["status"],
-            reason=data["reason"],
-            ends_on=data["ends_on"],
-            backdated_because=data["backdated_because"],
-        )
-    except NotAllowed as error:
-        raise PermissionDenied(str(error)) from error
-    except (DomainError, ValidationError) as error:
-        messages.error(request, _error_text(error))
-        return redirect(m)
-    messages.success(
-        request,
-        f"{m.name} ended: {len(outcome['suspended'])} transfer(s) suspended, "
-        f"{len(outcome['rebased'])} moved to another basis (counted in every region).",
-    )
-    return redirect(m)
 
 
 def records(request):

@@ -140,7 +140,7 @@ def test_an_agent_in_trouble_is_reported_once_after_the_set_time(world, settings
 
 def test_a_failing_hook_never_undoes_the_change_it_reports(world, new_request):
     @registry.on("transfer.submitted")
-    def broken(event):
+    def broken(events):
         raise RuntimeError("boom")
 
     try:

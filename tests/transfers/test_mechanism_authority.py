@@ -13,6 +13,8 @@ from controlplane.errors import NotAllowed
 from controlplane.transfers import policy as p
 from controlplane.transfers import services
 from controlplane.transfers.models import Mechanism
+from tests.transfers.pages import drill_url as _drill
+from tests.transfers.pages import end_through_the_page
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +28,7 @@ def relied_on(new_request, world):
 
 
 def _end_form(**overrides):
-    return {"status": "revoked", "reason": "Contract terminated", "confirm": "1", **overrides}
+    return {"status": "revoked", "reason": "Contract terminated", **overrides}
 
 
 # --- 1. Who may end a mechanism ---------------------------------------------------------------
@@ -71,7 +73,7 @@ def test_the_page_refuses_and_offers_no_end_form_to_the_uk_dpo(relied_on, world,
     client.force_login(world.estate.dpo_uk)
     page = client.get(f"/transfers/mechanisms/{world.scc.pk}/").content.decode()
     assert 'data-testid="end-form"' not in page
-    response = client.post(f"/transfers/mechanisms/{world.scc.pk}/end/", _end_form())
+    response = client.post(_drill(world.scc), {**_end_form(), "action": "simulate"})
     assert response.status_code == 403
     world.scc.refresh_from_db()
     assert world.scc.status == "in_force"
@@ -190,20 +192,45 @@ def test_an_end_far_in_the_past_needs_a_stated_reason_for_backdating(relied_on, 
 
 def test_ending_asks_for_confirmation_with_the_impact_repeated(relied_on, world, client):
     client.force_login(world.estate.dpo_eu)
-    first = client.post(
-        f"/transfers/mechanisms/{world.scc.pk}/end/",
-        {"status": "revoked", "reason": "Contract terminated"},
-    )
+    page = client.get(f"/transfers/mechanisms/{world.scc.pk}/").content.decode()
+    tag = page[page.rindex("<form", 0, page.index('data-testid="end-form"')) :]
+    assert f'action="{_drill(world.scc)}"' in tag[: tag.index(">")]
+    first = client.post(_drill(world.scc), {**_end_form(), "action": "simulate"})
     assert first.status_code == 200
     page = first.content.decode()
-    assert 'data-testid="confirm-end"' in page
-    assert f'data-request="{relied_on.pk}"' in page and "will be suspended" in page
+    assert 'data-testid="impact"' in page
+    assert f'data-id="TR-{relied_on.pk}"' in page
     assert 'class="danger"' in page
     world.scc.refresh_from_db()
     assert world.scc.status == "in_force"  # nothing changed before the confirmation
-    client.post(f"/transfers/mechanisms/{world.scc.pk}/end/", _end_form())
+    end_through_the_page(client, world.scc)
     world.scc.refresh_from_db()
-    assert world.scc.status == "revoked"
+    relied_on.refresh_from_db()
+    assert world.scc.status == "revoked" and relied_on.status == "suspended"
+
+
+def test_the_impact_shown_is_what_ending_does_for_an_end_date_ahead(relied_on, world, client):
+    """Dependents are judged as of today: with an end date ahead they keep their basis until
+    then. The impact page says so (the former preview judged them on the end date and listed
+    them as "will be suspended", which ending then did not do)."""
+    ahead = (timezone.localdate() + timedelta(days=20)).isoformat()
+    client.force_login(world.estate.dpo_eu)
+    first = client.post(_drill(world.scc), {**_end_form(ends_on=ahead), "action": "simulate"})
+    assert first.status_code == 200
+    assert f'data-id="TR-{relied_on.pk}"' not in first.content.decode()
+    assert first.context["impact"]["suspended"] == []
+    end_through_the_page(client, world.scc, ends_on=ahead)
+    world.scc.refresh_from_db()
+    relied_on.refresh_from_db()
+    assert world.scc.status == "revoked" and relied_on.status == "approved"
+
+
+def test_a_confirmation_without_the_impact_it_confirms_ends_nothing(relied_on, world, client):
+    client.force_login(world.estate.dpo_eu)
+    response = client.post(_drill(world.scc), {**_end_form(), "action": "end"})
+    assert response.status_code == 200 and 'data-testid="impact"' in response.content.decode()
+    world.scc.refresh_from_db()
+    assert world.scc.status == "in_force"
 
 
 def test_the_end_form_is_styled_as_destructive(relied_on, world, client):

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from controlplane.transfers import services
 from controlplane.transfers.models import Mechanism, TransferRequest
+from tests.transfers.pages import end_through_the_page
 
 pytestmark = pytest.mark.django_db
 
@@ -337,18 +338,14 @@ def test_mechanism_pages_and_end_form(world, client):
     client.force_login(world.estate.dpo_eu)
     listing = client.get("/transfers/mechanisms/").content.decode()
     assert 'data-mechanism="eu-us-privacy-shield"' in listing and "verify" in listing
-    response = client.post(
-        f"/transfers/mechanisms/{world.scc.pk}/end/",
-        {"status": "revoked", "reason": "Contract terminated", "confirm": "1"},
-        follow=True,
-    )
-    assert response.status_code == 200
+    response = end_through_the_page(client, world.scc)
+    assert response.status_code == 302
     world.scc.refresh_from_db()
     assert world.scc.status == "revoked"
     swiss = Mechanism.objects.get(key="eu-adequacy-CH")
     client.force_login(world.estate.requester)
     denied = client.post(
-        f"/transfers/mechanisms/{swiss.pk}/end/", {"status": "revoked", "reason": "x"}
+        f"/routing/drill/{swiss.pk}/", {"status": "revoked", "reason": "x", "action": "simulate"}
     )
     assert denied.status_code == 403
     swiss.refresh_from_db()
