@@ -1,5 +1,9 @@
 """Reads: a region's desired state for the builder, bundles, and agents with their drift."""
 
+from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.utils import timezone
 
 from controlplane.distribution import conf
@@ -20,6 +24,35 @@ def register_content_provider(name: str, provider) -> None:
     if name not in ("transfers", "models", "metrics", "routing"):
         raise ValueError(f"unknown bundle part {name!r}")
     content_providers[name] = provider
+
+
+_shared: ContextVar[dict | None] = ContextVar("bundle_shared_parts", default=None)
+
+
+@contextmanager
+def building_many_bundles():
+    """Inside, a part that is the same in every region's bundle (the routing table) is built
+    once, by the first region that needs it, and handed to the others: for building several
+    regions' bundles from one state of the database (after a commit that touched them all, or
+    inside a transaction that writes nothing meanwhile). Nested uses share the outer memo."""
+    if _shared.get() is not None:
+        yield
+        return
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def shared_part(name: str, build: Callable[[], dict]) -> dict:
+    """``build()``, or what it returned earlier inside the same ``building_many_bundles``."""
+    memo = _shared.get()
+    if memo is None:
+        return build()
+    if name not in memo:
+        memo[name] = build()
+    return memo[name]
 
 
 def _rule(rule) -> dict:

@@ -108,22 +108,38 @@ def queue_deliveries(delivery_ids) -> None:
             log.warning("could not queue delivery %s (%s); the sweep will retry", pk, exc)
 
 
-def _publish_on_commit_callback():
-    """A callback that publishes the regions gathered in its ``pending_region_ids``."""
-    region_ids: set[int] = set()
+class _PublishBatch:
+    """The regions one transaction touched, published together once it commits."""
+
+    def __init__(self):
+        self.region_ids: set[int] = set()
+        self.ran = False
+
+
+def _publish_on_commit_callback(batch: _PublishBatch | None = None):
+    """A callback that publishes ``batch``'s regions; of several callbacks sharing one batch,
+    the first to run publishes them all and the others do nothing."""
+    batch = batch or _PublishBatch()
 
     def publish():
-        for region_pk in sorted(region_ids):
-            try:
-                publish_region(region=Region(pk=region_pk), reason="desired state changed")
-            except keys.KeyMaterialMissing as exc:
-                log.error("bundle for region %s not published: %s", region_pk, exc)
-            except Exception:  # noqa: BLE001 - committed already; ensure_current publishes later
-                log.exception(
-                    "bundle for region %s not published; ensure_current will retry", region_pk
-                )
+        if batch.ran:
+            return
+        batch.ran = True
+        # One committed state for all of them: parts every bundle shares are built once.
+        with selectors.building_many_bundles():
+            for region_pk in sorted(batch.region_ids):
+                try:
+                    publish_region(region=Region(pk=region_pk), reason="desired state changed")
+                except keys.KeyMaterialMissing as exc:
+                    log.error("bundle for region %s not published: %s", region_pk, exc)
+                except Exception:  # noqa: BLE001 - committed already; ensure_current retries
+                    log.exception(
+                        "bundle for region %s not published; ensure_current will retry",
+                        region_pk,
+                    )
 
-    publish.pending_region_ids = region_ids
+    publish.pending_region_ids = batch.region_ids
+    publish.batch = batch
     return publish
 
 
@@ -131,18 +147,28 @@ def publish_region_on_commit(region) -> None:
     """The listener for ``regions.services``: rebuild once the change has committed.
 
     However many changes in one transaction touch a region (ending a mechanism that 10,000
-    transfers rely on), the region is rebuilt once, after the commit.
+    transfers rely on), the region is rebuilt once, after the commit, and all the regions the
+    transaction touched are built together (see ``selectors.building_many_bundles``).
     """
     connection = transaction.get_connection()
     if connection.in_atomic_block:
-        # Join a pending publish registered in this block or an enclosing one (its savepoints
-        # are all still open), so a rolled-back savepoint can never swallow this region.
         open_savepoints = set(connection.savepoint_ids)
+        shared = None
         for savepoints, callback, *_ in connection.run_on_commit:
-            pending = getattr(callback, "pending_region_ids", None)
-            if pending is not None and savepoints <= open_savepoints:
-                pending.add(region.pk)
+            batch = getattr(callback, "batch", None)
+            if not isinstance(batch, _PublishBatch) or batch.ran:
+                continue
+            batch.region_ids.add(region.pk)
+            if savepoints <= open_savepoints:
+                # Registered in this block or an enclosing one: it runs whenever this change
+                # commits, and a rolled-back savepoint can never swallow this region.
                 return
+            shared = batch
+        if shared is not None:
+            # Pending from an inner block already released: run the same batch from this
+            # level too, so it survives whatever happens to that block; it publishes once.
+            transaction.on_commit(_publish_on_commit_callback(shared))
+            return
     publish = _publish_on_commit_callback()
     publish.pending_region_ids.add(region.pk)
     transaction.on_commit(publish)
@@ -158,17 +184,18 @@ def ensure_current(*, now=None) -> list[ConfigBundle]:
         forget_timestamp()
     if repository.refresh_timestamp():
         forget_timestamp()
-    for region in Region.objects.all():
-        latest = selectors.latest_bundle(region)
-        expiring = latest is not None and latest.expires - now <= conf.resign_ahead()
-        bundle = publish_region(
-            region=region,
-            force=expiring,
-            reason="re-signed ahead of expiry" if expiring else "periodic consistency check",
-            now=now,
-        )
-        if bundle:
-            published.append(bundle)
+    with selectors.building_many_bundles():
+        for region in Region.objects.all():
+            latest = selectors.latest_bundle(region)
+            expiring = latest is not None and latest.expires - now <= conf.resign_ahead()
+            bundle = publish_region(
+                region=region,
+                force=expiring,
+                reason="re-signed ahead of expiry" if expiring else "periodic consistency check",
+                now=now,
+            )
+            if bundle:
+                published.append(bundle)
     return published
 
 

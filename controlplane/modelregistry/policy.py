@@ -154,6 +154,18 @@ def personal_data_by_jurisdiction(chain: Iterable[LineageStep]) -> dict[str, dic
     return out
 
 
+NAMED_REFERENCES = 5
+
+
+def _first_references(transfers) -> str:
+    """The first few references and how many more: 10,000 transfers may cover one route, and
+    the finding is stored on every deployment."""
+    refs = sorted({t.reference for t in transfers})
+    shown = ", ".join(refs[:NAMED_REFERENCES])
+    more = len(refs) - NAMED_REFERENCES
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
 def evaluate_deployment(
     facts: DeploymentFacts, transfers: Iterable[CoveringTransfer] = ()
 ) -> DeploymentDecision:
@@ -239,7 +251,7 @@ def evaluate_deployment(
             and t.covers(categories)
         ]
         if covering:
-            refs = ", ".join(sorted(t.reference for t in covering))
+            refs = _first_references(covering)
             findings.append(
                 Finding(
                     "TRANSFER_COVERS",

@@ -251,35 +251,51 @@ def deployment_facts(*, version: ModelVersion, region, chain=None) -> p.Deployme
     )
 
 
-def transfers_on_routes(*, facts: p.DeploymentFacts, region) -> list[p.CoveringTransfer]:
+def _route_transfers(jurisdiction: str, region) -> list[p.CoveringTransfer]:
+    return [
+        p.CoveringTransfer(
+            reference=str(tr),
+            source_region=tr.source_region.slug,
+            source_jurisdiction=jurisdiction,
+            destination_region=region.slug,
+            categories=frozenset(c.key for c in tr.data_categories.all()),
+        )
+        for tr in covering_requests(
+            categories=[], source_jurisdiction=jurisdiction, destination_region=region
+        )
+    ]
+
+
+def transfers_on_routes(
+    *, facts: p.DeploymentFacts, region, routes: dict | None = None
+) -> list[p.CoveringTransfer]:
     """Approved transfers in effect from each foreign lineage jurisdiction to ``region``.
 
     Every transfer on the route is handed to the pure check, which decides coverage and can
-    then say which categories the existing transfers miss.
+    then say which categories the existing transfers miss. ``routes`` memoises each (lineage
+    jurisdiction, region) route for a pass over many deployments.
     """
+    routes = {} if routes is None else routes
     found = []
     for jurisdiction in sorted(p.personal_data_by_jurisdiction(facts.chain)):
         if jurisdiction == facts.target_jurisdiction:
             continue
-        for tr in covering_requests(
-            categories=[], source_jurisdiction=jurisdiction, destination_region=region
-        ):
-            found.append(
-                p.CoveringTransfer(
-                    reference=str(tr),
-                    source_region=tr.source_region.slug,
-                    source_jurisdiction=jurisdiction,
-                    destination_region=region.slug,
-                    categories=frozenset(c.key for c in tr.data_categories.all()),
-                )
-            )
+        key = (jurisdiction, region.pk)
+        if key not in routes:
+            routes[key] = _route_transfers(jurisdiction, region)
+        found.extend(routes[key])
     return found
 
 
-def check_deployment(*, version: ModelVersion, region) -> p.DeploymentDecision:
-    """Gather the facts and run the pure check (a handful of queries per lineage level)."""
+def check_deployment(
+    *, version: ModelVersion, region, routes: dict | None = None
+) -> p.DeploymentDecision:
+    """Gather the facts and run the pure check (a handful of queries per lineage level).
+    ``routes``: see ``transfers_on_routes``."""
     facts = deployment_facts(version=version, region=region)
-    return p.evaluate_deployment(facts, transfers_on_routes(facts=facts, region=region))
+    return p.evaluate_deployment(
+        facts, transfers_on_routes(facts=facts, region=region, routes=routes)
+    )
 
 
 def _apply(approval: DeploymentApproval, decision: p.DeploymentDecision) -> None:
@@ -559,8 +575,9 @@ def deployments_recheck(*, regions, by, reason, because=None) -> list[Deployment
         .select_related("version__model", "region__jurisdiction")
         .order_by("pk")
     )
+    routes: dict = {}  # each (lineage jurisdiction, region) route read once for the pass
     for approval in approved:
-        decision = check_deployment(version=approval.version, region=approval.region)
+        decision = check_deployment(version=approval.version, region=approval.region, routes=routes)
         if decision.allowed:
             continue
         _apply(approval, decision)

@@ -25,6 +25,7 @@ from controlplane.distribution import selectors as distribution_selectors
 from controlplane.distribution.builder import build_content
 from controlplane.errors import ConflictError
 from controlplane.modelregistry.models import DeploymentApproval, DeploymentStatus
+from controlplane.routing import providers
 from controlplane.routing import selectors as routing_selectors
 from controlplane.transfers import services as transfer_services
 from controlplane.transfers.models import Mechanism
@@ -160,7 +161,9 @@ def _run(*, mechanism, by, status, reason, ends_on, backdated_because) -> tuple[
     )
     deployments_after = _approved_deployments()
     withdrawn = [d for pk, d in deployments_before.items() if pk not in deployments_after]
-    bundles = _bundles_that_change()
+    with distribution_selectors.building_many_bundles():  # nothing is written meanwhile
+        bundles = _bundles_that_change()
+        table_after = _routes(providers.routing_for_bundle(None))
     changed_regions = [b["region_id"] for b in bundles]
     agents = [
         {"name": name, "region": slug, "id": str(pk)}
@@ -177,7 +180,7 @@ def _run(*, mechanism, by, status, reason, ends_on, backdated_because) -> tuple[
         suspended=[_transfer(tr) for tr in outcome["suspended"]],
         rebased=[_transfer(tr) for tr in outcome["rebased"]],
         withdrawn=sorted(withdrawn, key=lambda d: d["pk"]),
-        routes=_route_changes(table_before, _routes(routing_selectors.routing_table_dict())),
+        routes=_route_changes(table_before, table_after),
         bundles=bundles,
         agents=agents,
     )

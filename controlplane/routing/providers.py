@@ -16,51 +16,80 @@ from controlplane.routing import selectors
 log = logging.getLogger(__name__)
 
 
-def routing_for_bundle(region) -> dict:
-    """The table as the agent reads it. Without the day it was built: the content changes
-    only when a route does, and the beat's consistency check republishes when one lapses."""
+def _table_for_bundles() -> dict:
     table = selectors.routing_table_dict()
     table.pop("on", None)
     return table
 
 
+def routing_for_bundle(region) -> dict:
+    """The table as the agent reads it. Without the day it was built: the content changes
+    only when a route does, and the beat's consistency check republishes when one lapses.
+    The same for every region: built once while several bundles are built together."""
+    from controlplane.distribution.selectors import shared_part
+
+    return shared_part("routing", _table_for_bundles)
+
+
 def republish_where_routes_changed() -> list[str]:
     """Publish every region whose latest bundle carries another routing table. Returns the
     slugs published."""
-    from controlplane.distribution.selectors import latest_bundle
+    from controlplane.distribution.selectors import building_many_bundles, latest_bundle
     from controlplane.distribution.services import publish_region
     from regions.models import Region
 
-    table = routing_for_bundle(None)
     published = []
-    for region in Region.objects.order_by("slug"):
-        latest = latest_bundle(region)
-        if latest is None or latest.payload["content"].get("routing") == table:
-            continue  # never published (nothing to update), or already current
-        if publish_region(region=region, reason="inference routes changed") is not None:
-            published.append(region.slug)
+    with building_many_bundles():
+        table = routing_for_bundle(None)
+        for region in Region.objects.order_by("slug"):
+            latest = latest_bundle(region)
+            if latest is None or latest.payload["content"].get("routing") == table:
+                continue  # never published (nothing to update), or already current
+            if publish_region(region=region, reason="inference routes changed") is not None:
+                published.append(region.slug)
     return published
 
 
-def _after_commit() -> None:
-    try:
-        republish_where_routes_changed()
-    except Exception:  # noqa: BLE001 - committed already; the beat's ensure_current catches up
-        log.exception("routing tables not republished; ensure_current will retry")
+class _Check:
+    """One check of every region's table per transaction, however many callbacks carry it."""
+
+    ran = False
 
 
-_after_commit.routing = True
+def _after_commit_callback(check: _Check | None = None):
+    check = check or _Check()
+
+    def after_commit() -> None:
+        if check.ran:
+            return
+        check.ran = True
+        try:
+            republish_where_routes_changed()
+        except Exception:  # noqa: BLE001 - committed already; the beat's ensure_current catches up
+            log.exception("routing tables not republished; ensure_current will retry")
+
+    after_commit.routing = check
+    return after_commit
 
 
 def routes_may_have_changed(*_args, **_kwargs) -> None:
-    """Listener for region and mechanism changes: once per transaction, after the commit."""
+    """Listener for region and mechanism changes: once per transaction, after the commit (the
+    same rule as ``distribution.services.publish_region_on_commit``)."""
     connection = transaction.get_connection()
     if connection.in_atomic_block:
         open_savepoints = set(connection.savepoint_ids)
+        shared = None
         for savepoints, callback, *_ in connection.run_on_commit:
-            if getattr(callback, "routing", False) and savepoints <= open_savepoints:
+            check = getattr(callback, "routing", None)
+            if not isinstance(check, _Check) or check.ran:
+                continue
+            if savepoints <= open_savepoints:
                 return
-    transaction.on_commit(_after_commit)
+            shared = check
+        if shared is not None:
+            transaction.on_commit(_after_commit_callback(shared))
+            return
+    transaction.on_commit(_after_commit_callback())
 
 
 def mechanism_changed(*, mechanism) -> None:

@@ -64,27 +64,44 @@ def routing_inputs(*, on: date | None = None) -> dict:
     mechanisms = [
         m.to_policy() for m in Mechanism.objects.with_relations().filter(kind=tp.KIND_ADEQUACY)
     ]
+    in_effect = TransferRequest.objects.filter(status__in=IN_EFFECT).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gt=on)
+    )
+    # Plain values, not model instances: ending a mechanism builds this table with 10,000
+    # transfers in effect (two queries whatever their number).
+    categories: dict[int, set[str]] = {}
+    for transfer_id, key in TransferRequest.data_categories.through.objects.filter(
+        transferrequest_id__in=in_effect.values("pk")
+    ).values_list("transferrequest_id", "datacategory__key"):
+        categories.setdefault(transfer_id, set()).add(key)
     transfers = [
         rp.TransferInEffect(
-            id=f"TR-{tr.pk}",
-            source_jurisdiction=tr.source_region.jurisdiction.code,
-            destination_country=tr.destination_country.code,
-            destination_region=tr.destination_region.slug if tr.destination_region_id else None,
-            categories=frozenset(c.key for c in tr.data_categories.all()),
-            basis=tr.policy_basis,
-            mechanism=tr.policy_mechanism.key if tr.policy_mechanism_id else None,
-            expires_on=tr.expires_on,
+            id=f"TR-{pk}",
+            source_jurisdiction=source_jurisdiction,
+            destination_country=destination_country,
+            destination_region=destination_region,
+            categories=frozenset(categories.get(pk, ())),
+            basis=basis,
+            mechanism=mechanism,
+            expires_on=expires_on,
         )
-        for tr in TransferRequest.objects.filter(status__in=IN_EFFECT)
-        .filter(Q(expires_on__isnull=True) | Q(expires_on__gt=on))
-        .select_related(
-            "source_region__jurisdiction",
-            "destination_region",
-            "destination_country",
-            "policy_mechanism",
+        for (
+            pk,
+            source_jurisdiction,
+            destination_country,
+            destination_region,
+            basis,
+            mechanism,
+            expires_on,
+        ) in in_effect.order_by("pk").values_list(
+            "pk",
+            "source_region__jurisdiction__code",
+            "destination_country__code",
+            "destination_region__slug",
+            "policy_basis",
+            "policy_mechanism__key",
+            "expires_on",
         )
-        .prefetch_related("data_categories")
-        .order_by("pk")
     ]
     return {
         "regions": regions,

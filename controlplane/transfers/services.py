@@ -45,7 +45,7 @@ from controlplane.transfers.models import (
     TransferStatus,
 )
 from controlplane.transfers.selectors import covering_requests, mechanism_set, today
-from regions.models import Country, Jurisdiction, Region
+from regions.models import Country, DataCategory, Jurisdiction, Region
 
 SYSTEM = Actor.system("transfers")
 EXPIRY_WARNING_DAYS = 30
@@ -119,12 +119,18 @@ def _apply_decision(
 
 
 def evaluate_request(
-    tr: TransferRequest, *, on: date | None = None, mechanisms=None, rows: dict | None = None
+    tr: TransferRequest,
+    *,
+    on: date | None = None,
+    mechanisms=None,
+    rows: dict | None = None,
+    categories=None,
 ):
     """Run the engine on a saved request and store its verdict on the row (caller saves).
 
-    ``rows`` (mechanism key -> row) spares a query per request when re-evaluating many."""
-    categories = list(tr.data_categories.all())
+    ``rows`` (mechanism key -> row) and ``categories`` (the request's data categories) spare
+    queries per request when re-evaluating many."""
+    categories = list(tr.data_categories.all() if categories is None else categories)
     try:
         facts = facts_for(tr, categories)
     except ValueError as error:  # contradictory facts the row's own checks cannot see
@@ -715,6 +721,44 @@ def _save_reevaluated(requests) -> None:
             TransferRequest.objects.filter(pk__in=pks[start : start + 1000]).update(**update)
 
 
+def _locked_with_relations(queryset, *, mechanisms_by_pk: dict) -> tuple[list, dict]:
+    """The requests of ``queryset``, locked, in ``pk`` order, with what the engine, the audit
+    trail and the impact read of them, and ``{pk: [categories]}``. The regions, countries,
+    parties and mechanisms they point at are read once and shared: 10,000 dependents of a
+    mechanism point at a handful of each (a join per row built 100,000 model instances)."""
+    requests = list(queryset.select_for_update(of=("self",)).order_by("pk"))
+    region_ids = {tr.source_region_id for tr in requests} | {
+        tr.destination_region_id for tr in requests if tr.destination_region_id
+    }
+    regions = Region.objects.select_related("jurisdiction", "country").in_bulk(region_ids)
+    countries = Country.objects.select_related("jurisdiction").in_bulk(
+        {tr.destination_country_id for tr in requests}
+    )
+    parties = Party.objects.select_related("country__jurisdiction").in_bulk(
+        {tr.exporter_id for tr in requests} | {tr.importer_id for tr in requests}
+    )
+    categories: dict[int, list] = {tr.pk: [] for tr in requests}
+    through = TransferRequest.data_categories.through
+    links = list(
+        through.objects.filter(transferrequest_id__in=list(categories)).values_list(
+            "transferrequest_id", "datacategory_id"
+        )
+    )
+    by_id = DataCategory.objects.in_bulk({category_id for _, category_id in links})
+    for request_id, category_id in links:
+        categories[request_id].append(by_id[category_id])
+    for tr in requests:
+        tr.source_region = regions[tr.source_region_id]
+        if tr.destination_region_id:
+            tr.destination_region = regions[tr.destination_region_id]
+        tr.destination_country = countries[tr.destination_country_id]
+        tr.exporter = parties[tr.exporter_id]
+        tr.importer = parties[tr.importer_id]
+        if tr.chosen_mechanism_id:
+            tr.chosen_mechanism = mechanisms_by_pk[tr.chosen_mechanism_id]
+    return requests, categories
+
+
 def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, reason: str = ""):
     """Re-evaluate every request relying on ``mechanism``; suspend those left without a basis.
 
@@ -725,28 +769,19 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
     mechanisms = mechanism_set()
     rows = {m.key: m for m in Mechanism.objects.all()}
     with transaction.atomic():
-        dependents = (
-            TransferRequest.objects.select_for_update(of=("self",))
-            .filter(
+        dependents, categories = _locked_with_relations(
+            TransferRequest.objects.filter(
                 policy_mechanism=mechanism,
                 status__in=[*IN_EFFECT, TransferStatus.SUBMITTED],
-            )
-            .select_related(
-                "source_region__jurisdiction",
-                "source_region__country",
-                "destination_region",
-                "destination_country__jurisdiction",
-                "exporter__country__jurisdiction",
-                "importer__country__jurisdiction",
-                "chosen_mechanism",
-            )
-            .prefetch_related("data_categories")
-            .order_by("pk")
+            ),
+            mechanisms_by_pk={m.pk: m for m in rows.values()},
         )
         now = timezone.now()
         changed, events = [], []
         for tr in dependents:
-            decision = evaluate_request(tr, on=on, mechanisms=mechanisms, rows=rows)
+            decision = evaluate_request(
+                tr, on=on, mechanisms=mechanisms, rows=rows, categories=categories[tr.pk]
+            )
             tr.evaluated_at = now  # one moment for the whole batch
             changed.append(tr)
             if tr.status == TransferStatus.SUBMITTED:

@@ -79,3 +79,24 @@ def test_a_change_that_moves_no_route_republishes_no_other_region(
     versions = {r.slug: latest_table(r)[0] for r in Region.objects.all()}
     assert versions.pop("eu-central") == 2
     assert set(versions.values()) == {1}
+
+
+def test_after_ending_a_mechanism_the_routing_table_is_built_twice_whatever_the_regions(
+    routed, bundle_keys, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Once for the bundles of every touched region, once to check the others. Each region's
+    bundle used to build it, and inner atomic blocks registered a second routing check."""
+    from controlplane.routing import selectors
+
+    tr = routed.approved_transfer()
+    publish_all()
+    builds = []
+    real = selectors.routing_table
+    monkeypatch.setattr(selectors, "routing_table", lambda **kw: builds.append(1) or real(**kw))
+    with django_capture_on_commit_callbacks(execute=True):
+        transfer_services.mechanism_end(
+            mechanism=tr.policy_mechanism, by=routed.admin, status=p.REVOKED, reason="Gone."
+        )
+    assert len(builds) == 2
+    for region in Region.objects.all():
+        assert latest_table(region)[0] == 2, region.slug  # and every region got the new table
