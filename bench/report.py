@@ -99,14 +99,16 @@ if mode == "chunked":
     assert report.status == "done", report.error
     result = {"pages": report.pages, "size": report.size}
 else:  # naive: every section in one WeasyPrint document
-    from weasyprint import HTML
+    from pathlib import Path
     from controlplane.reports import rendering
+    from controlplane.reports.pdfworker import Renderer
     plan = content.build(report)
     body = plan.front([]) + "".join(c.html for s in plan.sections for c in s.chunks())
-    doc = HTML(string=rendering._page_html(body, rendering.stylesheet(), "naive"),
-               base_url=str(rendering.settings.BASE_DIR)).render()
-    data = doc.write_pdf()
-    result = {"pages": len(doc.pages), "size": len(data)}
+    out = Path(rendering.settings.REPORTS_DIR) / "naive.pdf"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pages = Renderer({"report": rendering.stylesheet()}, str(rendering.settings.BASE_DIR)).render(
+        body, sheet="report", title="naive", out=out)
+    result = {"pages": pages, "size": out.stat().st_size}
 seconds = time.perf_counter() - started
 cpu = sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - cpu_before
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -78,7 +78,9 @@ def _cover(report: Report, regions: list[Region], lines: list[tuple[str, str]]) 
         "report": report,
         "regions": regions,
         "generated_at": timezone.now(),
-        "requested_by": report.requested_by.get_username() if report.requested_by else "Celery beat (monthly schedule)",
+        "requested_by": report.requested_by.get_username()
+        if report.requested_by
+        else "Celery beat (monthly schedule)",
         "facts": lines,
     }
 
@@ -100,45 +102,58 @@ def build(report: Report) -> Plan:
 # --- Record of transfers -------------------------------------------------------------------
 
 
-def _category_words(tr) -> list[dict]:
-    return [
-        {"name": c.name, "key": c.key, "art9": c.is_special_category, "art10": c.is_criminal_offence_data}
-        for c in sorted(tr.data_categories.all(), key=lambda c: c.key)
-    ]
+def _day(moment) -> str:
+    """A date as the record prints it: the day in the site's time zone."""
+    if moment is None:
+        return ""
+    if hasattr(moment, "tzinfo"):
+        moment = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    return moment.strftime("%Y-%m-%d")
 
 
-def _transfer_row(tr) -> dict:
-    mechanism = tr.policy_mechanism or tr.chosen_mechanism
+def _transfer_row(tr, related: selectors.RecordRelations) -> dict:
+    """One row of the record: its four cells as text (the template escapes them). The one
+    place a transfer's entry in the record is worded."""
+    country = related["country"][tr.destination_country_id]
+    exporter = related["party"][tr.exporter_id]
+    importer = related["party"][tr.importer_id]
+    mechanism = related["mechanism"].get(tr.policy_mechanism_id or tr.chosen_mechanism_id)
+    destination = f"{tr} {tr.get_status_display()} → {country.name} ({country.code})"
+    if tr.destination_region_id:
+        destination += f" {related['region'][tr.destination_region_id].slug}"
+    parties = (
+        f"{exporter.name} ({exporter.country.code}, {tr.get_exporter_role_display().lower()}) → "
+        f"{importer.name} ({importer.country.code}, {tr.get_importer_role_display().lower()}) "
+        f"under {BASIS_LABELS.get(tr.policy_basis, tr.policy_basis or 'none')}"
+    )
+    if mechanism:
+        parties += f": {mechanism.name}"
+    if tr.derogation:
+        parties += f"; {DEROGATION_LABELS.get(tr.derogation, '')}"
+    categories = "; ".join(
+        c.name
+        + (" (Art. 9)" if c.is_special_category else "")
+        + (" (Art. 10)" if c.is_criminal_offence_data else "")
+        for c in sorted(related.categories.get(tr.pk, ()), key=lambda c: c.key)
+    )
+    decision = ""
+    if tr.decided_by_id:
+        decision = f"{related['person'][tr.decided_by_id].get_username()} {_day(tr.decided_at)}"
+    if tr.ended_at:
+        decision += f", ended {_day(tr.ended_at)}"
+    elif tr.expires_on:
+        decision += f", until {_day(tr.expires_on)}"
+    runs = tr.executed_count
+    decision += f"; {runs} run{'' if runs == 1 else 's'}, vol. {tr.executed_volume}"
+    if tr.conditions:
+        conditions = tr.conditions if len(tr.conditions) <= 90 else tr.conditions[:89] + "…"
+        decision += f". Conditions: {conditions}"
     return {
-        "ref": str(tr),
-        "status": tr.get_status_display(),
-        "source": tr.source_region.slug,
-        "destination": tr.destination_country.name,
-        "destination_code": tr.destination_country.code,
-        "destination_region": tr.destination_region.slug if tr.destination_region_id else "",
-        "exporter": tr.exporter,
-        "exporter_role": tr.get_exporter_role_display(),
-        "importer": tr.importer,
-        "importer_role": tr.get_importer_role_display(),
-        "basis": BASIS_LABELS.get(tr.policy_basis, tr.policy_basis or "none"),
-        "mechanism": mechanism.name if mechanism else "",
-        "derogation": DEROGATION_LABELS.get(tr.derogation, "") if tr.derogation else "",
-        "categories": _category_words(tr),
-        "category_words": "; ".join(
-            c["name"] + (" (Art. 9)" if c["art9"] else "") + (" (Art. 10)" if c["art10"] else "")
-            for c in _category_words(tr)
-        ),
-        "subjects": tr.data_subjects,
-        "purpose": tr.purpose,
-        "frequency": tr.get_frequency_display(),
-        "decided_by": tr.decided_by.get_username() if tr.decided_by_id else "",
-        "decided_at": tr.decided_at,
-        "conditions": tr.conditions,
-        "expires_on": tr.expires_on,
-        "ended_at": tr.ended_at,
-        "end_reason": tr.end_reason,
-        "executed_count": tr.executed_count,
-        "executed_volume": tr.executed_volume,
+        "source": related["region"][tr.source_region_id].slug,
+        "transfer": destination,
+        "parties": parties,
+        "data": f"{categories} — {tr.data_subjects}",
+        "decision": decision,
     }
 
 
@@ -159,9 +174,15 @@ def record_of_transfers(report: Report) -> Plan:
         report,
         regions,
         [
-            ("Legal reference", "GDPR Art. 30(1)(e) and 30(2)(c): transfers of personal data to a third country"),
+            (
+                "Legal reference",
+                "GDPR Art. 30(1)(e) and 30(2)(c): transfers of personal data to a third country",
+            ),
             ("Transfers in the record", str(total_transfers)),
-            ("Executed transfers in the period", str(sum(r["records"] for r in totals["log"].values()))),
+            (
+                "Executed transfers in the period",
+                str(sum(r["records"] for r in totals["log"].values())),
+            ),
             ("Violations in the period", str(violation_count)),
         ],
     )
@@ -189,28 +210,40 @@ def record_of_transfers(report: Report) -> Plan:
     def summary():
         yield _chunk(
             "reports/pdf/record_summary.html",
-            {"rows": summary_rows, "grand": grand, "by_basis": [
-                {**b, "basis": BASIS_LABELS.get(b["legal_basis"], b["legal_basis"] or "none")}
-                for b in totals["log_by_basis"]
-            ], "start": start, "end": end},
+            {
+                "rows": summary_rows,
+                "grand": grand,
+                "by_basis": [
+                    {**b, "basis": BASIS_LABELS.get(b["legal_basis"], b["legal_basis"] or "none")}
+                    for b in totals["log_by_basis"]
+                ],
+                "start": start,
+                "end": end,
+            },
         )
 
     def transfers():
         qs = selectors.transfers_in_record(regions=regions, start=start, end=end)
+        related = selectors.RecordRelations()
         current = None
         first = True
         for batch in _batched(qs.iterator(chunk_size=chunk_rows()), chunk_rows()):
+            related.load(batch)
             groups = []
             for tr in batch:
-                row = _transfer_row(tr)
+                row = _transfer_row(tr, related)
                 plan.digest.update(
-                    f"{row['ref']}|{tr.status}|{tr.policy_basis}|{tr.decided_at}|{tr.ended_at}\n".encode()
+                    f"{tr}|{tr.status}|{tr.policy_basis}|{tr.decided_at}|{tr.ended_at}\n".encode()
                 )
                 if not groups or groups[-1]["region"] != row["source"]:
                     is_new = row["source"] != current
                     groups.append(
-                        {"region": row["source"], "new": is_new, "rows": [],
-                         "totals": totals["by_region"].get(row["source"], {})}
+                        {
+                            "region": row["source"],
+                            "new": is_new,
+                            "rows": [],
+                            "totals": totals["by_region"].get(row["source"], {}),
+                        }
                     )
                     current = row["source"]
                 groups[-1]["rows"].append(row)
@@ -231,8 +264,12 @@ def record_of_transfers(report: Report) -> Plan:
                 plan.digest.update(f"record {record.pk}|{record.executed_at}\n".encode())
             yield _chunk(
                 "reports/pdf/record_log.html",
-                {"records": batch, "first": first, "violation_count": violation_count,
-                 "by_basis": totals["log_by_basis"] if first else []},
+                {
+                    "records": batch,
+                    "first": first,
+                    "violation_count": violation_count,
+                    "by_basis": totals["log_by_basis"] if first else [],
+                },
                 weight=len(batch),
             )
             first = False
@@ -244,7 +281,9 @@ def record_of_transfers(report: Report) -> Plan:
 
     plan.sections = [
         Section("summary", "Summary and totals", summary, weight=1),
-        Section("transfers", "Transfers by source region", transfers, weight=max(1, total_transfers)),
+        Section(
+            "transfers", "Transfers by source region", transfers, weight=max(1, total_transfers)
+        ),
         Section("log", "Executed transfers and violations", log, weight=max(1, violation_count)),
         _verification_section(report, plan),
     ]
@@ -259,7 +298,9 @@ def mechanism_inventory(report: Report) -> Plan:
     start, end = report.period_start, report.period_end
     today = timezone.localdate()
     mechanisms = list(selectors.mechanisms_in_use(start=start, end=end))
-    relying = selectors.transfers_relying_on(regions=regions, mechanism_ids=[m.pk for m in mechanisms])
+    relying = selectors.transfers_relying_on(
+        regions=regions, mechanism_ids=[m.pk for m in mechanisms]
+    )
     deployments = selectors.deployments_relying_on(regions=regions, transfers_by_mechanism=relying)
     kinds = {}
     for m in mechanisms:
@@ -271,9 +312,7 @@ def mechanism_inventory(report: Report) -> Plan:
                 "deployments": deployments.get(m.pk, []),
             }
         )
-    dated = [
-        m for m in mechanisms if m.ends_on or m.review_on or m.tia_expires_on()
-    ]
+    dated = [m for m in mechanisms if m.ends_on or m.review_on or m.tia_expires_on()]
     dated.sort(key=lambda m: min(d for d in (m.ends_on, m.review_on, m.tia_expires_on()) if d))
     svg = expiry_timeline_svg(
         [
@@ -299,7 +338,9 @@ def mechanism_inventory(report: Report) -> Plan:
         ],
     )
     for m in mechanisms:
-        plan.digest.update(f"{m.key}|{m.status}|{m.valid_from}|{m.ends_on}|{m.review_on}\n".encode())
+        plan.digest.update(
+            f"{m.key}|{m.status}|{m.valid_from}|{m.ends_on}|{m.review_on}\n".encode()
+        )
 
     def timeline():
         yield _chunk(
@@ -309,9 +350,14 @@ def mechanism_inventory(report: Report) -> Plan:
 
     sections = [Section("timeline", "Expiry timeline", timeline, weight=1)]
     for index, (kind, rows) in enumerate(kinds.items()):
+
         def chunks(rows=rows, kind=kind):
             for batch in _batched(rows, 40):
-                yield _chunk("reports/pdf/mechanisms.html", {"kind": kind, "rows": batch, "today": today}, len(batch))
+                yield _chunk(
+                    "reports/pdf/mechanisms.html",
+                    {"kind": kind, "rows": batch, "today": today},
+                    len(batch),
+                )
 
         sections.append(Section(f"kind-{index}", kind, chunks, weight=len(rows)))
     sections.append(_verification_section(report, plan))
@@ -356,11 +402,15 @@ def _region_charts(region, since, until) -> list[dict]:
     found = []
     for definition in MetricDefinition.objects.filter(pk__in=released).order_by("name"):
         try:
-            svg = charts.region_chart(region=region, metric=definition.name, since=since, until=until)
+            svg = charts.region_chart(
+                region=region, metric=definition.name, since=since, until=until
+            )
         except Exception:  # noqa: BLE001 - a chart must not sink the report
             logger.exception("Chart %s of %s failed", definition.name, region.slug)
             continue
-        found.append({"title": definition.name, "svg": FONT_FAMILY.sub("font-family: 'Report Sans'", svg)})
+        found.append(
+            {"title": definition.name, "svg": FONT_FAMILY.sub("font-family: 'Report Sans'", svg)}
+        )
     return found
 
 
@@ -371,8 +421,10 @@ def _pairs(items: list) -> list[list]:
 def regional_status(report: Report) -> Plan:
     regions = list(
         selectors.scope_regions(report).prefetch_related(
-            "data_stores__key", "residency_rules__subject_country",
-            "residency_rules__data_category", "residency_rules__home_jurisdiction",
+            "data_stores__key",
+            "residency_rules__subject_country",
+            "residency_rules__data_category",
+            "residency_rules__home_jurisdiction",
             "residency_rules__data_store",
         )
     )
@@ -385,13 +437,21 @@ def regional_status(report: Report) -> Plan:
     refused = {
         row["agent__region"]: row["n"]
         for row in Delivery.objects.filter(
-            agent__region__in=regions, state=Delivery.State.REFUSED, updated_at__gte=lo, updated_at__lt=hi
-        ).values("agent__region").order_by().annotate(n=Count("pk"))
+            agent__region__in=regions,
+            state=Delivery.State.REFUSED,
+            updated_at__gte=lo,
+            updated_at__lt=hi,
+        )
+        .values("agent__region")
+        .order_by()
+        .annotate(n=Count("pk"))
     }
     in_effect = list(
         TransferRequest.objects.filter(status__in=IN_EFFECT)
         .filter(Q(source_region__in=regions) | Q(destination_region__in=regions))
-        .select_related("source_region", "destination_region", "destination_country", "policy_mechanism")
+        .select_related(
+            "source_region", "destination_region", "destination_country", "policy_mechanism"
+        )
         .order_by("source_region__slug", "pk")
     )
     plan = Plan(
@@ -415,9 +475,13 @@ def regional_status(report: Report) -> Plan:
             running = live.get((region.pk, item["name"]), [])
             live_rows.append({**item, "live": running})
         transfers = [
-            t for t in in_effect if t.source_region_id == region.pk or t.destination_region_id == region.pk
+            t
+            for t in in_effect
+            if t.source_region_id == region.pk or t.destination_region_id == region.pk
         ]
-        plan.digest.update(f"{region.slug}|{len(stores)}|{len(desired)}|{len(transfers)}\n".encode())
+        plan.digest.update(
+            f"{region.slug}|{len(stores)}|{len(desired)}|{len(transfers)}\n".encode()
+        )
         blocks.append(
             {
                 "region": region,
@@ -435,10 +499,13 @@ def regional_status(report: Report) -> Plan:
 
     sections = []
     for block in blocks:
+
         def chunks(block=block):
             yield _chunk("reports/pdf/region.html", {"b": block, "start": start, "end": end})
 
-        sections.append(Section(f"region-{block['region'].slug}", f"Region {block['region'].slug}", chunks))
+        sections.append(
+            Section(f"region-{block['region'].slug}", f"Region {block['region'].slug}", chunks)
+        )
     sections.append(_verification_section(report, plan))
     plan.sections = sections
     return plan
@@ -481,8 +548,9 @@ def audit_extract(report: Report) -> Plan:
             ("Events in the period (all regions)", str(total_in_period)),
             (
                 "Events shown",
-                "every event of the period" if all_regions else
-                "events of the regions in scope, and of the shared register (mechanisms, "
+                "every event of the period"
+                if all_regions
+                else "events of the regions in scope, and of the shared register (mechanisms, "
                 "parties, reference data)",
             ),
         ],
@@ -515,7 +583,9 @@ def audit_extract(report: Report) -> Plan:
                 event.data_text = json.dumps(
                     event.data, sort_keys=True, ensure_ascii=False, separators=(", ", ": ")
                 )
-            yield _chunk("reports/pdf/audit_events.html", {"events": rows, "first": first}, len(batch))
+            yield _chunk(
+                "reports/pdf/audit_events.html", {"events": rows, "first": first}, len(batch)
+            )
             first = False
         if first:
             yield _chunk("reports/pdf/audit_events.html", {"events": [], "first": True})
@@ -523,7 +593,13 @@ def audit_extract(report: Report) -> Plan:
     def verification_chunk():
         yield _chunk(
             "reports/pdf/audit_chain.html",
-            {"check": check, "shown": shown["n"], "total": total_in_period, "start": start, "end": end},
+            {
+                "check": check,
+                "shown": shown["n"],
+                "total": total_in_period,
+                "start": start,
+                "end": end,
+            },
         )
 
     plan.sections = [
@@ -541,11 +617,17 @@ def _check_event(check: ChainCheck, event: AuditEvent, previous: AuditEvent | No
         if event.sequence == 1:
             check.linked_to_predecessor = event.previous_hash == GENESIS_HASH
         else:
-            before = AuditEvent.objects.filter(sequence=event.sequence - 1).values_list("hash", flat=True).first()
+            before = (
+                AuditEvent.objects.filter(sequence=event.sequence - 1)
+                .values_list("hash", flat=True)
+                .first()
+            )
             check.linked_to_predecessor = before == event.previous_hash
             if not check.linked_to_predecessor and check.intact:
                 check.intact = False
-                check.problem = f"event #{event.sequence} does not link to event #{event.sequence - 1}"
+                check.problem = (
+                    f"event #{event.sequence} does not link to event #{event.sequence - 1}"
+                )
     check.last_sequence = event.sequence
     check.last_hash = event.hash
     check.checked += 1
@@ -558,7 +640,9 @@ def _check_event(check: ChainCheck, event: AuditEvent, previous: AuditEvent | No
             return
         if event.previous_hash != previous.hash:
             check.intact = False
-            check.problem = f"event #{event.sequence} does not link to the hash of #{previous.sequence}"
+            check.problem = (
+                f"event #{event.sequence} does not link to the hash of #{previous.sequence}"
+            )
             return
     if event.compute_hash() != event.hash:
         check.intact = False

@@ -25,7 +25,9 @@ class ReportRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["regions"].queryset = regions if regions is not None else Region.objects.none()
         today = timezone.localdate()
-        self.fields["period_start"].initial = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        self.fields["period_start"].initial = (today.replace(day=1) - timedelta(days=1)).replace(
+            day=1
+        )
         self.fields["period_end"].initial = today
         self.fields["regions"].initial = list(self.fields["regions"].queryset)
 

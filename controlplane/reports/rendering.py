@@ -1,4 +1,4 @@
-"""Render a long report to PDF in bounded memory.
+"""Render a long report to PDF in bounded memory, on every core.
 
 WeasyPrint lays out a whole document in memory, and its time grows faster than the number of
 rows: a 10,000-row table in one document needs gigabytes. So a report is rendered in *chunks*
@@ -7,19 +7,30 @@ and forgotten), then:
 
 1. the front matter (cover and table of contents) is rendered last, when every section's first
    page is known;
-2. one light *frame* document, with as many pages as the report, carries the running headers
-   and "page X of Y" in its page margins;
+2. light *frame* documents, with as many pages as the report, carry the running headers and
+   "page X of Y" in their page margins (the numbers are written in, so the frame is rendered
+   in parts like the chunks);
 3. pypdf stacks each frame page onto its content page and writes the file.
 
-Memory is bounded by one chunk's layout plus the finished PDF's objects; time is linear in rows.
+WeasyPrint uses one core per document, so the documents are rendered by
+``REPORT_RENDER_WORKERS`` worker processes (``controlplane.reports.pdfworker``, no Django; by
+default one per core, ``0`` renders in this process) while this process reads the next chunk
+from the database. Memory is bounded by a few chunks' layout plus the finished PDF's objects;
+time is linear in rows.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import json
+import logging
 import os
+import queue
+import subprocess
+import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +38,18 @@ from pathlib import Path
 from django.conf import settings
 from django.template.loader import render_to_string
 from pypdf import PdfReader, PdfWriter
-from weasyprint import HTML
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+)
+
+from controlplane.reports.pdfworker import Renderer
+
+log = logging.getLogger(__name__)
+FRAME_PAGES_PER_PART = 100
 
 FONT_FILES = {
     ("Report Sans", "normal"): "DejaVuSans.ttf",
@@ -101,19 +123,157 @@ def stylesheet() -> str:
     return font_face_css() + "\n" + render_to_string("reports/pdf/report.css")
 
 
-def _page_html(body: str, css: str, title: str) -> str:
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{css}</style></head>"
-        f"<body>{body}</body></html>"
-    )
+def render_workers() -> int:
+    """How many processes render documents: ``REPORT_RENDER_WORKERS``, default one per core."""
+    configured = getattr(settings, "REPORT_RENDER_WORKERS", None)
+    if configured is None:
+        return min(4, os.cpu_count() or 1)
+    return max(0, int(configured))
 
 
-def _render_to(path: Path, body: str, css: str, title: str) -> int:
-    document = HTML(string=_page_html(body, css, title), base_url=str(settings.BASE_DIR)).render()
-    pages = len(document.pages)
-    document.write_pdf(str(path))
-    return pages
+class _Job:
+    def __init__(self, index: int, html_path: Path, pdf: Path, sheet: str, title: str, weight: int):
+        self.index, self.html, self.pdf = index, html_path, pdf
+        self.sheet, self.title, self.weight = sheet, title, weight
+        self.pages: int | None = None
+        self.error: str | None = None
+        self.done = threading.Event()
+
+    def finish(self, *, pages: int | None = None, error: str | None = None) -> None:
+        self.pages, self.error = pages, error
+        self.done.set()
+
+
+class RenderPool:
+    """Documents rendered to PDF files by worker processes, in submission order on disk.
+
+    ``submit`` writes the body to a temporary file and queues it (it blocks while twice as many
+    documents as workers wait, so memory stays bounded); ``pages(job)`` waits for one. With no
+    workers, ``submit`` renders at once in this process. A worker that fails or dies fails the
+    report (``RenderError``), never hangs it.
+    """
+
+    def __init__(self, *, sheets: dict[str, str], base_url: str, workers: int, tmpdir: Path):
+        self.sheets, self.base_url, self.tmpdir = sheets, base_url, Path(tmpdir)
+        self.workers = workers
+        self.jobs: list[_Job] = []
+        self.broken: str | None = None
+        self._renderer: Renderer | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, 2 * workers))
+        self._processes: list[subprocess.Popen] = []
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> RenderPool:
+        if self.workers == 0:
+            self._renderer = Renderer(self.sheets, self.base_url)
+            return self
+        setup = json.dumps({"sheets": self.sheets, "base_url": self.base_url}) + "\n"
+        for number in range(self.workers):
+            errors = open(self.tmpdir / f"worker-{number}.log", "wb")  # noqa: SIM115 - the child owns it
+            process = subprocess.Popen(
+                [sys.executable, "-m", "controlplane.reports.pdfworker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                cwd=str(settings.BASE_DIR),
+                text=True,
+                encoding="utf-8",
+            )
+            errors.close()
+            process.stdin.write(setup)
+            process.stdin.flush()
+            self._processes.append(process)
+            thread = threading.Thread(target=self._serve, args=(process, number), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
+        for process in self._processes:
+            try:
+                process.stdin.close()
+            except OSError:
+                pass
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def _serve(self, process: subprocess.Popen, number: int) -> None:
+        try:
+            ready = process.stdout.readline()
+            if not ready or not json.loads(ready).get("ready"):
+                raise RenderError(f"render worker {number} did not start: {self._log(number)}")
+        except (ValueError, OSError, RenderError) as error:
+            self.broken = self.broken or str(error)
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            if self.broken:
+                job.finish(error=self.broken)
+                continue
+            try:
+                process.stdin.write(
+                    json.dumps(
+                        {
+                            "html": str(job.html),
+                            "pdf": str(job.pdf),
+                            "sheet": job.sheet,
+                            "title": job.title,
+                        }
+                    )
+                    + "\n"
+                )
+                process.stdin.flush()
+                line = process.stdout.readline()
+                if not line:
+                    raise RenderError(f"render worker {number} ended: {self._log(number)}")
+                answer = json.loads(line)
+            except (OSError, ValueError, RenderError) as error:
+                self.broken = self.broken or str(error)
+                job.finish(error=self.broken)
+                continue
+            if "error" in answer:
+                log.error("render worker %s: %s", number, answer.get("trace", answer["error"]))
+                job.finish(error=answer["error"])
+            else:
+                job.finish(pages=int(answer["pages"]))
+            job.html.unlink(missing_ok=True)
+
+    def _log(self, number: int) -> str:
+        try:
+            return (self.tmpdir / f"worker-{number}.log").read_text(errors="replace")[-500:]
+        except OSError:
+            return ""
+
+    def submit(self, body: str, *, sheet: str, title: str, pdf: Path, weight: int = 1) -> _Job:
+        if self.broken:
+            raise RenderError(f"The report could not be rendered: {self.broken}")
+        index = len(self.jobs)
+        html_path = self.tmpdir / f"job-{index:05d}.html"
+        job = _Job(index, html_path, Path(pdf), sheet, title, weight)
+        self.jobs.append(job)
+        if self._renderer is not None:
+            job.finish(pages=self._renderer.render(body, sheet=sheet, title=title, out=job.pdf))
+            return job
+        html_path.write_text(body, encoding="utf-8")
+        self._queue.put(job)
+        return job
+
+    def pages(self, job: _Job) -> int:
+        job.done.wait()
+        if job.error:
+            raise RenderError(f"The report could not be rendered: {job.error}")
+        return job.pages
+
+    def finished_weight(self) -> int:
+        return sum(job.weight for job in self.jobs if job.done.is_set())
 
 
 def css_string(text: str) -> str:
@@ -121,15 +281,23 @@ def css_string(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
-def _frame_html(*, total: int, sections: list[tuple[int, str]], cover_pages: int) -> str:
-    """One empty page per report page; its margins carry the header, section and page X of Y."""
+def _frame_html(
+    *, first: int, last: int, total: int, sections: list[tuple[int, str]], cover_pages: int
+) -> str:
+    """One empty page per report page from ``first`` to ``last``; its margins carry the header,
+    the section and "page X of Y" (the numbers are written in: a part starts anywhere)."""
     parts = []
     current = "Contents"
     starts = dict(sections)
-    for number in range(1, total + 1):
+    for number in range(1, last + 1):
         current = starts.get(number, current)
+        if number < first:
+            continue
         css_class = "frame cover" if number <= cover_pages else "frame"
-        parts.append(f'<div class="{css_class}" data-section="{html.escape(current)}"></div>')
+        parts.append(
+            f'<div class="{css_class}" data-section="{html.escape(current)}" '
+            f'data-page="{number}" data-total="{total}"></div>'
+        )
     return "".join(parts)
 
 
@@ -147,28 +315,40 @@ def render_report(
     """Render ``sections`` (chunk by chunk) behind ``front`` (cover + contents) into ``out``."""
     progress = progress or (lambda percent, stage: None)
     css = stylesheet()
-    frame_css = css + "\n" + render_to_string(
-        "reports/pdf/frame.css", {"header": css_string(header), "footer": css_string(footer)}
-    )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     total_weight = max(1, sum(max(1, s.weight) for s in sections))
-    done = 0
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".render-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(dir=out.parent, prefix=".render-") as tmp,
+        RenderPool(
+            sheets={"report": css, "frame": css + "\n" + _frame_css(header, footer)},
+            base_url=str(settings.BASE_DIR),
+            workers=render_workers(),
+            tmpdir=Path(tmp),
+        ) as pool,
+    ):
         tmpdir = Path(tmp)
-        chunk_files: list[tuple[Path, int]] = []
-        starts: list[tuple[Section, int]] = []  # (section, first page, counted from content)
-        content_pages = 0
+        chunks: list[_Job] = []
+        section_chunks: list[tuple[Section, int]] = []  # (section, index of its first chunk)
         for section in sections:
-            starts.append((section, content_pages + 1))
-            progress(_percent(done, total_weight), section.title)
+            section_chunks.append((section, len(chunks)))
+            progress(_percent(pool.finished_weight(), total_weight), section.title)
             for chunk in _non_empty(section.chunks()):
-                path = tmpdir / f"chunk-{len(chunk_files):05d}.pdf"
-                pages = _render_to(path, chunk.html, css, title)
-                chunk_files.append((path, pages))
-                content_pages += pages
-                done += chunk.weight
-                progress(_percent(done, total_weight), section.title)
+                chunks.append(
+                    pool.submit(
+                        chunk.html,
+                        sheet="report",
+                        title=title,
+                        pdf=tmpdir / f"chunk-{len(chunks):05d}.pdf",
+                        weight=chunk.weight,
+                    )
+                )
+                progress(_percent(pool.finished_weight(), total_weight), section.title)
+        for job in chunks:  # in order; the workers finish them meanwhile
+            pool.pages(job)
+            progress(_percent(pool.finished_weight(), total_weight), "Laying out pages")
+        first_page = [sum(job.pages for job in chunks[:index]) + 1 for _, index in section_chunks]
+        content_pages = sum(job.pages for job in chunks)
 
         # Front matter: its length decides every page number, so settle it by rendering.
         front_path = tmpdir / "front.pdf"
@@ -176,34 +356,49 @@ def render_report(
         toc: list[TocEntry] = []
         for _ in range(4):
             toc = [
-                TocEntry(s.key, s.title, front_pages + first, s.level) for s, first in starts
+                TocEntry(s.key, s.title, front_pages + first, s.level)
+                for (s, _), first in zip(section_chunks, first_page, strict=True)
             ]
-            rendered = _render_to(front_path, front(toc), css, title)
-            if rendered == front_pages:
+            job = pool.submit(front(toc), sheet="report", title=title, pdf=front_path)
+            if pool.pages(job) == front_pages:
                 break
-            front_pages = rendered
+            front_pages = job.pages
         else:
             raise RenderError("The table of contents does not settle on a page count.")
-        progress(_percent(done, total_weight, ceiling=98), "Page numbers")
+        progress(_percent(total_weight, total_weight, ceiling=96), "Page numbers")
 
         total = front_pages + content_pages
-        frame_path = tmpdir / "frame.pdf"
-        frame_body = _frame_html(
-            total=total,
-            sections=[(e.page, e.title) for e in toc if e.level == 1],
-            cover_pages=cover_pages,
-        )
-        _render_to(frame_path, frame_body, frame_css, title)
+        headings = [(e.page, e.title) for e in toc if e.level == 1]
+        frames = [
+            pool.submit(
+                _frame_html(
+                    first=start,
+                    last=min(total, start + FRAME_PAGES_PER_PART - 1),
+                    total=total,
+                    sections=headings,
+                    cover_pages=cover_pages,
+                ),
+                sheet="frame",
+                title=title,
+                pdf=tmpdir / f"frame-{start:06d}.pdf",
+            )
+            for start in range(1, total + 1, FRAME_PAGES_PER_PART)
+        ]
+        framed = sum(pool.pages(job) for job in frames)
+        if framed != total:
+            raise RenderError(f"Numbered {framed} pages of {total}.")
+        progress(_percent(total_weight, total_weight, ceiling=98), "Assembling the file")
 
         writer = PdfWriter()
-        frame = PdfReader(frame_path)
+        stamp = _Stamper(writer)
+        frame_pages = (page for job in frames for page in PdfReader(job.pdf).pages)
         number = 0
-        for path in [front_path, *(p for p, _ in chunk_files)]:
+        for path in [front_path, *(job.pdf for job in chunks)]:
             for page in PdfReader(path).pages:
+                frame_page = next(frame_pages)
                 added = writer.add_page(page)
                 if number >= cover_pages:
-                    added.merge_page(frame.pages[number])
-                    added.compress_content_streams()  # merging leaves them uncompressed
+                    stamp(added, frame_page)
                 number += 1
         if number != total:
             raise RenderError(f"Rendered {number} pages but numbered {total}.")
@@ -221,6 +416,55 @@ def render_report(
     digest, size = file_sha256(out)
     progress(100, "Done")
     return Rendered(pages=total, size=size, sha256=digest, toc=toc)
+
+
+class _Stamper:
+    """Draws a frame page over a content page as a form XObject. pypdf's ``merge_page``
+    parses both pages' content streams to rename resources and isolate the graphics state
+    (a third of the assembling time of a 700-page report); this leaves the page's content as
+    it is, between ``q`` and ``Q``, and draws the frame after it."""
+
+    NAME = NameObject("/ReportFrame")
+
+    def __init__(self, writer: PdfWriter):
+        self.writer = writer
+        self.open = self._stream(b"q\n")
+        self.close = self._stream(b"\nQ q /ReportFrame Do Q\n")
+
+    def _stream(self, data: bytes):
+        stream = DecodedStreamObject()
+        stream.set_data(data)
+        return self.writer._add_object(stream)
+
+    def __call__(self, page, frame_page) -> None:
+        form = DecodedStreamObject()
+        form.set_data(frame_page.get_contents().get_data())
+        form.update(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Form"),
+                NameObject("/BBox"): ArrayObject(FloatObject(v) for v in frame_page.mediabox),
+                NameObject("/Resources"): frame_page["/Resources"].get_object().clone(self.writer),
+            }
+        )
+        reference = self.writer._add_object(form.flate_encode())
+        # The page's own resources, copied (pages may share one dictionary), plus the frame.
+        resources = DictionaryObject(page.get("/Resources", DictionaryObject()).get_object())
+        xobjects = DictionaryObject(resources.get("/XObject", DictionaryObject()).get_object())
+        xobjects[self.NAME] = reference
+        resources[NameObject("/XObject")] = xobjects
+        page[NameObject("/Resources")] = resources
+        contents = page.get("/Contents")
+        own = (
+            list(contents) if isinstance(contents, ArrayObject) else [contents] if contents else []
+        )
+        page[NameObject("/Contents")] = ArrayObject([self.open, *own, self.close])
+
+
+def _frame_css(header: str, footer: str) -> str:
+    return render_to_string(
+        "reports/pdf/frame.css", {"header": css_string(header), "footer": css_string(footer)}
+    )
 
 
 def file_sha256(path: Path) -> tuple[str, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -18,8 +19,8 @@ from controlplane.modelregistry.models import DeploymentApproval, DeploymentStat
 from controlplane.permissions import Role, has_role, restrict
 from controlplane.reports.models import Report
 from controlplane.transfers import policy as p
-from controlplane.transfers.models import Mechanism, TransferRecord, TransferRequest
-from regions.models import Region
+from controlplane.transfers.models import Mechanism, Party, TransferRecord, TransferRequest
+from regions.models import Country, DataCategory, Region
 
 DECIDED = ("approved", "active", "suspended", "expired", "revoked")
 TR_REF = re.compile(r"\bTR-(\d+)\b")
@@ -54,7 +55,9 @@ def transfers_in_record(*, regions, start: date, end: date):
     """Requests approved on or before ``end`` that were in effect or ended in the period."""
     lo, hi = bounds(start, end)
     executed = (
-        TransferRecord.objects.filter(request=OuterRef("pk"), executed_at__gte=lo, executed_at__lt=hi)
+        TransferRecord.objects.filter(
+            request=OuterRef("pk"), executed_at__gte=lo, executed_at__lt=hi
+        )
         .order_by()
         .values("request")
     )
@@ -67,19 +70,56 @@ def transfers_in_record(*, regions, start: date, end: date):
             executed_count=Coalesce(Subquery(executed.annotate(n=Count("pk")).values("n")), 0),
             executed_volume=Coalesce(Subquery(executed.annotate(v=Sum("volume")).values("v")), 0),
         )
-        .select_related(
-            "source_region__jurisdiction",
-            "destination_region",
-            "destination_country",
-            "exporter__country",
-            "importer__country",
-            "decided_by",
-            "policy_mechanism",
-            "chosen_mechanism",
-        )
-        .prefetch_related("data_categories")
         .order_by("source_region__slug", "pk")
     )
+
+
+class RecordRelations:
+    """What the record's rows point at (regions, countries, parties, mechanisms, people, data
+    categories), read once per batch of rows for the ids not seen yet and shared by every row:
+    10,000 transfers point at a handful of each, and a join per row built a dozen model
+    instances per row."""
+
+    def __init__(self):
+        self.sources = {
+            "region": (Region.objects.all(), {}),
+            "country": (Country.objects.all(), {}),
+            "party": (Party.objects.select_related("country"), {}),
+            "mechanism": (Mechanism.objects.all(), {}),
+            "person": (get_user_model().objects.all(), {}),
+            "category": (DataCategory.objects.all(), {}),
+        }
+        self.categories: dict[int, list] = {}
+
+    def __getitem__(self, kind: str) -> dict:
+        return self.sources[kind][1]
+
+    def _need(self, kind: str, ids) -> None:
+        queryset, known = self.sources[kind]
+        missing = {i for i in ids if i is not None and i not in known}
+        if missing:
+            known.update(queryset.in_bulk(missing))
+
+    def load(self, batch) -> None:
+        """Read what ``batch`` (requests) points at and each one's data categories."""
+        links = list(
+            TransferRequest.data_categories.through.objects.filter(
+                transferrequest_id__in=[tr.pk for tr in batch]
+            ).values_list("transferrequest_id", "datacategory_id")
+        )
+        self._need("region", [tr.source_region_id for tr in batch])
+        self._need("region", [tr.destination_region_id for tr in batch])
+        self._need("country", [tr.destination_country_id for tr in batch])
+        self._need("party", [tr.exporter_id for tr in batch] + [tr.importer_id for tr in batch])
+        self._need(
+            "mechanism",
+            [tr.policy_mechanism_id for tr in batch] + [tr.chosen_mechanism_id for tr in batch],
+        )
+        self._need("person", [tr.decided_by_id for tr in batch])
+        self._need("category", [category for _, category in links])
+        self.categories = {tr.pk: [] for tr in batch}
+        for request, category in links:
+            self.categories[request].append(self["category"][category])
 
 
 def record_totals(*, regions, start: date, end: date) -> dict:
@@ -205,4 +245,3 @@ def scope_regions(report: Report):
 def audit_events_in_period(*, start: date, end: date):
     lo, hi = bounds(start, end)
     return AuditEvent.objects.filter(occurred_at__gte=lo, occurred_at__lt=hi).order_by("sequence")
-

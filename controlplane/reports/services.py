@@ -57,9 +57,7 @@ def scope_label(regions) -> str:
     return ", ".join(slugs)
 
 
-def report_request(
-    *, kind: str, period_start: date, period_end: date, regions, by
-) -> Report:
+def report_request(*, kind: str, period_start: date, period_end: date, regions, by) -> Report:
     """Ask for a report; a Celery worker renders it after the commit."""
     ensure_may_change(by)
     if not may_request(by):
@@ -73,7 +71,9 @@ def report_request(
         raise NotAllowed(f"You may not report on: {', '.join(outside)}.")
     if period_end and period_start and (period_end - period_start).days > MAX_PERIOD_DAYS:
         raise DomainError("A report covers at most three years.", code="period_end")
-    return _create(kind=kind, period_start=period_start, period_end=period_end, regions=regions, by=by)
+    return _create(
+        kind=kind, period_start=period_start, period_end=period_end, regions=regions, by=by
+    )
 
 
 def _create(*, kind, period_start, period_end, regions, by) -> Report:
@@ -155,7 +155,11 @@ def report_generate(*, report_id) -> Report:
     if report.status == ReportStatus.DONE:
         return report
     Report.objects.filter(pk=report.pk).update(
-        status=ReportStatus.RUNNING, started_at=timezone.now(), progress=0, stage="Reading", error=""
+        status=ReportStatus.RUNNING,
+        started_at=timezone.now(),
+        progress=0,
+        stage="Reading",
+        error="",
     )
     relative = Path(f"{report.requested_at:%Y/%m}") / f"{report.pk}.pdf"
     target = reports_dir() / relative
@@ -212,7 +216,9 @@ def report_generate(*, report_id) -> Report:
                 "kind": report.kind,
                 "period": [report.period_start, report.period_end],
                 "scope": report.scope_label,
-                "requested_by": report.requested_by.get_username() if report.requested_by else "beat",
+                "requested_by": report.requested_by.get_username()
+                if report.requested_by
+                else "beat",
             },
         )
     return report

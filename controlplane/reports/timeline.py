@@ -75,7 +75,11 @@ def expiry_timeline_svg(
             f'width="{max(1.0, x(bar_end) - x(item.valid_from)):.1f}" height="{row_h - 6}" '
             f'fill="{colour}"/>'
         )
-        for kind, day in (("review", item.review_on), ("tia", item.tia_until), ("ends", item.ends_on)):
+        for kind, day in (
+            ("review", item.review_on),
+            ("tia", item.tia_until),
+            ("ends", item.ends_on),
+        ):
             if day and start <= day <= end:
                 mx = x(day)
                 out.append(

@@ -114,7 +114,9 @@ def delete(request, pk):
         services.report_delete(report=report, by=request.user)
     except NotAllowed as error:
         raise PermissionDenied(str(error)) from error
-    messages.success(request, f"{report.get_kind_display()} deleted; the audit trail keeps its record.")
+    messages.success(
+        request, f"{report.get_kind_display()} deleted; the audit trail keeps its record."
+    )
     return redirect("reports:index")
 
 
