@@ -263,7 +263,9 @@ def run(n: int, deployments: int) -> int:
     from controlplane.transfers.models import TransferRequest
 
     load = os.getloadavg()
-    print(f"setting up {n:,} dependents and {deployments} deployments on PostgreSQL ...", flush=True)
+    print(
+        f"setting up {n:,} dependents and {deployments} deployments on PostgreSQL ...", flush=True
+    )
     started = time.perf_counter()
     people, mechanism = seed(n, deployments)
     dependents = TransferRequest.objects.filter(policy_mechanism=mechanism).count()

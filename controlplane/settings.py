@@ -6,6 +6,7 @@ memory cache) let a newcomer run everything with nothing installed. Set
 See docs/configuration.md for every variable.
 """
 
+import os
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -211,6 +212,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PartyRoleEnum": "controlplane.transfers.models.ROLE_CHOICES",
         "LegalBasisEnum": "controlplane.transfers.models.BASIS_CHOICES",
+        "ReportKindEnum": "controlplane.reports.models.ReportKind",
     },
 }
 
@@ -334,6 +336,9 @@ REPORTS_DIR = Path(env_str("REPORTS_DIR", str(VAR_DIR / "reports")))
 # machine substitutes its own fonts.
 REPORT_FONT_DIR = Path(env_str("REPORT_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
 REPORT_CHUNK_ROWS = env_int("REPORT_CHUNK_ROWS", 200, minimum=10)
+# Processes that render report documents (WeasyPrint uses one core per document); 0 renders in
+# the process that generates the report.
+REPORT_RENDER_WORKERS = env_int("REPORT_RENDER_WORKERS", min(4, os.cpu_count() or 1), minimum=0)
 CELERY_BEAT_SCHEDULE["reports-monthly-record-of-transfers"] = {
     "task": "controlplane.reports.tasks.monthly_record_of_transfers",
     "schedule": crontab(hour=4, minute=10),  # daily; makes last month's record once

@@ -124,11 +124,8 @@ def stylesheet() -> str:
 
 
 def render_workers() -> int:
-    """How many processes render documents: ``REPORT_RENDER_WORKERS``, default one per core."""
-    configured = getattr(settings, "REPORT_RENDER_WORKERS", None)
-    if configured is None:
-        return min(4, os.cpu_count() or 1)
-    return max(0, int(configured))
+    """How many processes render documents: ``REPORT_RENDER_WORKERS`` (one per core)."""
+    return max(0, int(settings.REPORT_RENDER_WORKERS))
 
 
 class _Job:

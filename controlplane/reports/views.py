@@ -9,10 +9,10 @@ from django.views.decorators.http import require_POST
 from controlplane.errors import DomainError, NotAllowed
 from controlplane.permissions import regions_for
 from controlplane.reports import exports, selectors, services
+from controlplane.reports.filtersets import ReportFilterSet
 from controlplane.reports.forms import ReportRequestForm
 from controlplane.reports.models import Report, ReportStatus
-
-LIST_SIZE = 100
+from controlplane.web.lists import run_list
 
 
 def _report(request, pk) -> Report:
@@ -48,16 +48,20 @@ def index(request):
                 return redirect("reports:index")
     elif request.method == "POST":
         raise PermissionDenied("Only DPOs and administrators ask for reports.")
-    reports = list(selectors.visible_reports(request.user)[:LIST_SIZE])
+    listed = run_list(request, ReportFilterSet, selectors.visible_reports(request.user))
+    reports = list(listed.rows)
     return render(
         request,
         "reports/index.html",
         {
             "form": form,
+            "list": listed,
+            "page": listed.page,
             "reports": reports,
             "may_download": selectors.may_download(request.user),
             "user_may_delete": {r.pk for r in reports if services.may_delete(request.user, r)},
         },
+        status=400 if listed.error else 200,
     )
 
 
