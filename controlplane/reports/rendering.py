@@ -185,7 +185,14 @@ class RenderPool:
             self._threads.append(thread)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is not None:  # failing already: drop what waits instead of rendering it
+            while True:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                job.finish(error="abandoned")
         for _ in self._threads:
             self._queue.put(None)
         for thread in self._threads:
@@ -233,7 +240,10 @@ class RenderPool:
                     raise RenderError(f"render worker {number} ended: {self._log(number)}")
                 answer = json.loads(line)
             except (OSError, ValueError, RenderError) as error:
-                self.broken = self.broken or str(error)
+                reason = str(error)
+                if not isinstance(error, RenderError):
+                    reason = f"render worker {number} ended: {error} {self._log(number)}"
+                self.broken = self.broken or reason
                 job.finish(error=self.broken)
                 continue
             if "error" in answer:

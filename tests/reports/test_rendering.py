@@ -47,3 +47,87 @@ def test_missing_fonts_fail_the_report_with_a_clear_message(estate, settings, tm
     assert report.file == "" and not list(settings.REPORTS_DIR.rglob("*.pdf"))
     event = AuditEvent.objects.get(action="report.failed", object_id=str(report.pk))
     assert "fonts-dejavu-core" in event.data["error"]
+
+
+# --- The render workers -------------------------------------------------------------------------
+
+
+def _sections(n_chunks: int, rows: int = 30):
+    from controlplane.reports.rendering import Chunk, Section
+
+    def chunks():
+        for c in range(n_chunks):
+            body = "".join(f"<p>chunk {c} line {i}</p>" for i in range(rows))
+            yield Chunk(f"<h2>Part {c}</h2>{body}", weight=1)
+
+    return [Section("body", "Body", chunks, weight=n_chunks)]
+
+
+def _render(tmp_path, **kwargs):
+    from controlplane.reports import rendering
+
+    progress = []
+    result = rendering.render_report(
+        title="Test",
+        header="Test report · everywhere",
+        footer="Report T",
+        front=lambda toc: "<div class='cover'><h1>Test</h1></div><h2>Contents</h2>"
+        + "".join(f"<p>{e.title} {e.page}</p>" for e in toc),
+        sections=_sections(kwargs.pop("chunks", 5)),
+        out=tmp_path / "out.pdf",
+        progress=lambda percent, stage: progress.append(percent),
+        **kwargs,
+    )
+    return result, progress
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_every_page_is_numbered_across_frame_parts_and_workers(
+    settings, tmp_path, monkeypatch, workers
+):
+    """The frame renders in parts with the numbers written in: with parts of 3 pages, page 7
+    still says "page 7 of N" and carries the header (a part that restarted the count, or a
+    frame page stamped on the wrong content page, shows here)."""
+    from controlplane.reports import rendering
+    from tests.reports.conftest import pdf_text
+
+    settings.REPORT_RENDER_WORKERS = workers
+    monkeypatch.setattr(rendering, "FRAME_PAGES_PER_PART", 3)
+    result, progress = _render(tmp_path, chunks=6)
+    pages, reader = pdf_text(tmp_path / "out.pdf")
+    assert result.pages == len(reader.pages) >= 8
+    assert "page 1 of" not in pages[0]  # the cover has no frame
+    for number, text in enumerate(pages[1:], start=2):
+        assert f"page {number} of {result.pages}" in text, (number, text[-120:])
+        assert "Test report · everywhere" in text
+    # Each chunk starts on its own page, in order, with the header of its section.
+    starts = [next(i for i, t in enumerate(pages) if f"Part {c} " in t) for c in range(6)]
+    assert starts == sorted(starts) and all("Body" in pages[i] for i in starts)
+    assert progress[-1] == 100 and progress == sorted(progress)
+
+
+def test_a_failing_document_fails_the_render_with_its_reason_and_never_hangs(tmp_path, settings):
+    from controlplane.reports import rendering
+
+    settings.REPORT_RENDER_WORKERS = 2
+    with (
+        rendering.RenderPool(
+            sheets={"report": "p { color: red }"},
+            base_url=str(settings.BASE_DIR),
+            workers=2,
+            tmpdir=tmp_path,
+        ) as pool
+    ):
+        good = pool.submit("<p>fine</p>", sheet="report", title="t", pdf=tmp_path / "a.pdf")
+        bad = pool.submit("<p>x</p>", sheet="no-such-sheet", title="t", pdf=tmp_path / "b.pdf")
+        assert pool.pages(good) == 1
+        with pytest.raises(rendering.RenderError, match="no-such-sheet"):
+            pool.pages(bad)
+        # A worker that dies fails what it was given and everything after, at once.
+        for process in pool._processes:
+            process.kill()
+        late = pool.submit("<p>late</p>", sheet="report", title="t", pdf=tmp_path / "c.pdf")
+        with pytest.raises(rendering.RenderError, match="ended"):
+            pool.pages(late)
+        with pytest.raises(rendering.RenderError):
+            pool.submit("<p>later</p>", sheet="report", title="t", pdf=tmp_path / "d.pdf")
