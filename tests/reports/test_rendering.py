@@ -127,7 +127,7 @@ def test_a_failing_document_fails_the_render_with_its_reason_and_never_hangs(tmp
         for process in pool._processes:
             process.kill()
         late = pool.submit("<p>late</p>", sheet="report", title="t", pdf=tmp_path / "c.pdf")
-        with pytest.raises(rendering.RenderError, match="ended"):
+        with pytest.raises(rendering.RenderError, match="render worker"):
             pool.pages(late)
         with pytest.raises(rendering.RenderError):
             pool.submit("<p>later</p>", sheet="report", title="t", pdf=tmp_path / "d.pdf")
