@@ -8,8 +8,8 @@ from django.views.decorators.http import require_POST
 
 from controlplane.decisions import conditions_of
 from controlplane.errors import DomainError
-from controlplane.modelregistry import forms, selectors, services
-from controlplane.modelregistry.filtersets import DeploymentFilterSet, MLModelFilterSet
+from controlplane.modelregistry import forms, lists, selectors, services
+from controlplane.modelregistry.filtersets import MLModelFilterSet
 from controlplane.modelregistry.models import (
     DeploymentApproval,
     DeploymentStatus,
@@ -17,7 +17,7 @@ from controlplane.modelregistry.models import (
     ModelVersion,
 )
 from controlplane.permissions import is_auditor
-from controlplane.web.lists import list_page, run_list
+from controlplane.web.lists import run_list
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -148,12 +148,9 @@ def deployment_request(request, name, version):
 
 
 def deployment_queue(request):
-    return list_page(
+    return lists.DEPLOYMENT_QUEUE.page(
         request,
         "modelregistry/queue.html",
-        DeploymentFilterSet,
-        selectors.deployment_queue(request.user, status=None),
-        defaults={"status": DeploymentStatus.REQUESTED},
         context={"mine": selectors.requests_of(request.user)[:50]},
     )
 
