@@ -28,6 +28,7 @@ from controlplane.transfers.models import (
     TransferStatus,
 )
 from controlplane.web.lists import add_service_errors, list_page
+from controlplane.web.live import check_as_typed
 
 
 def _error_text(error) -> str:
@@ -81,6 +82,12 @@ def _initial_from(tr: TransferRequest) -> dict:
     for n, leg in enumerate(tr.onward_transfers or [], start=1):
         initial[f"onward_{n}"] = leg.get("party")
     return initial
+
+
+@require_POST
+def check(request):
+    """The request form checked as the person edits (the form's own clean(); nothing saved)."""
+    return check_as_typed(request, TransferRequestForm(request.POST, user=request.user))
 
 
 def _own(request, pk) -> TransferRequest:
