@@ -193,6 +193,8 @@ MAIN_PAGES = [
     ("ml-engineer", "/models/deployments/"),
     ("auditor", "/agents/"),
     ("auditor", "/regions/"),
+    ("auditor", "/routing/?q=japan"),
+    ("auditor", "/routing/endpoints/"),
     ("auditor", "/no-such-page/"),
 ]
 
