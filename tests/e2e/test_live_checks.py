@@ -57,7 +57,9 @@ def test_the_request_form_flags_contradictions_as_they_are_made(
     assert not TransferRequest.objects.exists()
     page.fill("#id_data_subjects", "customers")
     page.fill("#id_purpose", "Label tickets")
-    page.click("[data-testid=submit-request]")
+    with page.expect_navigation():
+        page.click("[data-testid=submit-request]")
+    assert not same_page(page)  # a real submit: the server's page, with the same sentence
     assert "is in the past" in page.inner_text("[data-testid=error-requested_expiry]")
     assert not TransferRequest.objects.exists()
 
