@@ -162,6 +162,40 @@ def django_capture_on_commit_callbacks():
 
 
 @pytest.fixture
+def parties(estate):
+    """The reference mechanisms, plus Acme GmbH (DE, controller), Bangalore Labelling (IN,
+    processor) and SCCs between them: a transfer to India the browser journeys request."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from controlplane.transfers import policy as p
+    from controlplane.transfers.models import Mechanism, Party
+    from controlplane.transfers.services import reference_mechanisms_sync
+    from regions.models import Country
+
+    reference_mechanisms_sync()
+    acme = Party.objects.create(
+        name="Acme GmbH", country=Country.objects.get(code="DE"), role="controller"
+    )
+    labeller = Party.objects.create(
+        name="Bangalore Labelling Pvt Ltd", country=Country.objects.get(code="IN"), role="processor"
+    )
+    Mechanism.objects.create(
+        kind=p.KIND_SCC,
+        key="scc-acme-bangalore",
+        name="SCCs Acme / Bangalore",
+        valid_from=date(2024, 1, 1),
+        exporter=acme,
+        importer=labeller,
+        module=2,
+        tia_on=timezone.localdate() - timedelta(days=20),
+        tia_outcome=p.TIA_NO_CONCERNS,
+    )
+    return acme, labeller
+
+
+@pytest.fixture
 def make_user(db):
     """make_user("dpo", view=[region], approve_transfers=[region], ...) -> a fresh user."""
     counter = iter(range(1, 10_000))
