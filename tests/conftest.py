@@ -111,13 +111,22 @@ def _seed_estate():
     demo.seed()
 
 
-@pytest.fixture(scope="module")
-def _module_estate(request, django_db_setup, django_db_blocker):
-    with kept_for_the_module(request, django_db_blocker) as shared:
-        if shared:
-            with django_db_blocker.unblock():
-                _seed_estate()
-        yield shared
+def seeded_once_per_module(seed):
+    """A module-scoped fixture that runs ``seed()`` once, shared by the module's plain tests
+    (see ``kept_for_the_module``); it yields False for committing tests, which seed per test."""
+
+    @pytest.fixture(scope="module")
+    def fixture(request, django_db_setup, django_db_blocker):
+        with kept_for_the_module(request, django_db_blocker) as shared:
+            if shared:
+                with django_db_blocker.unblock():
+                    seed()
+            yield shared
+
+    return fixture
+
+
+_module_estate = seeded_once_per_module(_seed_estate)
 
 
 @pytest.fixture
