@@ -15,6 +15,7 @@ from controlplane.transfers.models import (
     TransferRecord,
     TransferRequest,
 )
+from controlplane.transfers.selectors import visible_requests
 from regions.models import Country, DataCategory, Region
 
 
@@ -359,6 +360,17 @@ class TransferRecordSerializer(serializers.ModelSerializer):
             "recorded_at",
         ]  # fmt: skip
         read_only_fields = ["legal_basis", "reported_by", "violation", "violation_reason"]
+        # No uniqueness check here: the service answers a repeated key with the region's
+        # record after it checked the person's access (a check here would say, to anyone,
+        # whether a key exists in a region they cannot see).
+        validators = []
+
+    def validate_request(self, value):
+        """A request the person cannot see answers as one that does not exist."""
+        user = self.context["request"].user
+        if value is not None and not visible_requests(user).filter(pk=value.pk).exists():
+            raise serializers.ValidationError(f'Invalid pk "{value.pk}" - object does not exist.')
+        return value
 
     def validate_categories(self, value):
         known = set(DataCategory.objects.filter(key__in=value).values_list("key", flat=True))
