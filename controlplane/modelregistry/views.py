@@ -4,10 +4,10 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from controlplane.decisions import conditions_of
-from controlplane.errors import DomainError
+from controlplane.errors import DomainError, NotAllowed
 from controlplane.modelregistry import forms, selectors, services
 from controlplane.modelregistry.filtersets import DeploymentFilterSet, MLModelFilterSet
 from controlplane.modelregistry.models import (
@@ -35,6 +35,7 @@ def _version(name: str, version: str) -> ModelVersion:
         raise Http404("No such model version.") from None
 
 
+@require_safe
 def index(request):
     found = run_list(request, MLModelFilterSet, MLModel.objects.order_by("name"))
     matrix = selectors.models_by_regions(request.user, models=found.rows)
@@ -54,6 +55,7 @@ def index(request):
     )
 
 
+@require_http_methods(["GET", "POST"])
 def model_create(request):
     if not services.may_register(request.user):
         raise PermissionDenied("Only ML engineers register models.")
@@ -69,6 +71,7 @@ def model_create(request):
     return render(request, "modelregistry/model_form.html", {"form": form})
 
 
+@require_safe
 def model_detail(request, name):
     model = get_object_or_404(MLModel, name=name)
     return render(
@@ -82,6 +85,7 @@ def model_detail(request, name):
     )
 
 
+@require_http_methods(["GET", "POST"])
 def version_create(request, name):
     model = get_object_or_404(MLModel, name=name)
     if not services.may_register(request.user):
@@ -98,6 +102,7 @@ def version_create(request, name):
     return render(request, "modelregistry/version_form.html", {"model": model, "form": form})
 
 
+@require_safe
 def version_detail(request, name, version):
     mv = _version(name, version)
     return render(
@@ -114,6 +119,7 @@ def version_detail(request, name, version):
     )
 
 
+@require_safe
 def version_lineage(request, name, version):
     mv = _version(name, version)
     chain, broken = selectors.lineage_chain(mv)
@@ -126,6 +132,8 @@ def version_lineage(request, name, version):
 
 @require_POST
 def deployment_request(request, name, version):
+    if not services.may_register(request.user):
+        raise PermissionDenied("Only ML engineers request deployments.")
     mv = _version(name, version)
     form = forms.RequestForm(request.POST, user=request.user)
     if not form.is_valid():
@@ -147,6 +155,7 @@ def deployment_request(request, name, version):
     return redirect(approval)
 
 
+@require_safe
 def deployment_queue(request):
     return list_page(
         request,
@@ -193,6 +202,7 @@ def _approval(request, pk):
         raise Http404("No such deployment request.") from None
 
 
+@require_safe
 def deployment_detail(request, pk):
     return _page(request, _approval(request, pk))
 
@@ -200,6 +210,10 @@ def deployment_detail(request, pk):
 @require_POST
 def deployment_decide(request, pk):
     approval = _approval(request, pk)
+    try:
+        services.ensure_may_decide(approval=approval, by=request.user)
+    except NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
     live = services.check_deployment(version=approval.version, region=approval.region)
     form = forms.DecisionForm(request.POST, conditions=conditions_of(live.findings))
     if not form.is_valid():

@@ -7,6 +7,7 @@ permission choke point, which knows regions.
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.views.decorators.http import require_safe
 
 from controlplane.audit.models import AuditEvent
 from controlplane.permissions import Role, has_role, regions_for, sees_every_region
@@ -39,6 +40,7 @@ def visible_events(user):
     )
 
 
+@require_safe
 def event_list(request):
     """The audit trail, scoped like everything else. Open to DPOs, auditors and administrators."""
     if not (request.user.is_superuser or has_role(request.user, Role.AUDITOR, Role.DPO)):

@@ -16,7 +16,7 @@ class ExportView(APIView):
             OpenApiParameter("dataset", str, OpenApiParameter.PATH, enum=sorted(exports.DATASETS)),
             OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=sorted(exports.FORMATS)),
         ],
-        responses={200: OpenApiTypes.BINARY},
+        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.ANY},
         description="Streams every row the list would show with these filters, as CSV or JSON.",
     )
     def get(self, request, dataset, fmt):
