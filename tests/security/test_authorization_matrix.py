@@ -90,6 +90,7 @@ MATRIX = """
 /transfers/mine/                                               GET    -   L     200   200   200   200   200   L     L
 /transfers/new/                                                GET    -   L     200   200   200   200   200   L     L
 /transfers/new/                                                POST   -   L     200   200   200   200   403   L     L
+/transfers/new/check/                                          POST   -   L     200   200   200   200   403   L     L
 /transfers/<int:pk>/                                           GET    A   L     200   200   200   404   200   L     L
 /transfers/<int:pk>/                                           GET    B   L     404   404   404   200   200   L     L
 /transfers/<int:pk>/submit/                                    POST   A   L     302   403   403   404   403   L     L
@@ -128,6 +129,7 @@ MATRIX = """
 /models/<str:name>/                                            GET    -   L     200   200   200   200   200   L     L
 /models/<str:name>/versions/new/                               GET    -   L     403   200   403   403   403   L     L
 /models/<str:name>/versions/new/                               POST   -   L     403   200   403   403   403   L     L
+/models/<str:name>/versions/new/check/                         POST   -   L     403   200   403   403   403   L     L
 /models/<str:name>/versions/<str:version>/                     GET    -   L     200   200   200   200   200   L     L
 /models/<str:name>/versions/<str:version>/lineage/             GET    -   L     200   200   200   200   200   L     L
 /models/<str:name>/versions/<str:version>/request/             POST   -   L     403   302   403   403   403   L     L
@@ -140,6 +142,7 @@ MATRIX = """
 /inbox/settings/                                               POST   -   L     200   200   200   200   403   L     L
 
 /routing/                                                      GET    -   L     200   200   200   200   200   L     L
+/routing/endpoints/                                            GET    -   L     200   200   200   200   200   L     L
 /routing/drill/<int:pk>/                                       GET    -   L     200   200   200   200   200   L     L
 /routing/drill/<int:pk>/                                       POST   -   L     403   403   400   403   403   L     L
 
@@ -387,6 +390,7 @@ PARAMS = {
     ),
     "/models/<str:name>/": _shared(lambda e: {"name": e.version.model.name}),
     "/models/<str:name>/versions/new/": _shared(lambda e: {"name": e.version.model.name}),
+    "/models/<str:name>/versions/new/check/": _shared(lambda e: {"name": e.version.model.name}),
     "/models/<str:name>/versions/<str:version>/": _shared(
         lambda e: {"name": e.version.model.name, "version": e.version.version}
     ),
@@ -724,7 +728,8 @@ def test_authorization_matrix(security_estate, postgres):
                     if not expected:
                         pass
                 observed.append(
-                    f"{r.route:<58} {method:<6} {obj:<4} " + " ".join(f"{got[x]:<3}" for x in ROLES)
+                    f"{r.route:<62} {method:<6} {obj:<3} "
+                    + " ".join(f"{got[x]:<5}" for x in ROLES).rstrip()
                 )
     if os.environ.get("MATRIX_PRINT"):  # MATRIX_PRINT=1 prints the answers as table rows
         print("\n" + "\n".join(observed))
