@@ -41,6 +41,27 @@ if not DEBUG and not ALLOWED_HOSTS:
     )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# The audit chain's HMAC key (controlplane/audit/keys.py): never in the database, so someone who
+# can write the audit table still cannot forge a link. Its own key, not SECRET_KEY, so rotating
+# SECRET_KEY leaves the trail verifiable. Keys retired by a rotation stay here for verification.
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY")
+if not AUDIT_CHAIN_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "AUDIT_CHAIN_KEY is not set. Set AUDIT_CHAIN_KEY (or AUDIT_CHAIN_KEY_FILE) to a long "
+            "random value kept outside the database, or DJANGO_DEBUG=1 for a development run."
+        )
+    AUDIT_CHAIN_KEY = "development-only-audit-chain-key-never-use-in-production-0123456789"
+AUDIT_CHAIN_RETIRED_KEYS = env_list("AUDIT_CHAIN_RETIRED_KEYS", [])
+for _name, _key in [("AUDIT_CHAIN_KEY", AUDIT_CHAIN_KEY)] + [
+    ("AUDIT_CHAIN_RETIRED_KEYS", key) for key in AUDIT_CHAIN_RETIRED_KEYS
+]:
+    if len(_key) < 32:
+        raise ImproperlyConfigured(f"{_name}: a key must be at least 32 characters long.")
+# The nightly verification's signed record of the head it verified: keep it where the database's
+# administrators cannot write (docs/configuration.md, "The audit trail").
+AUDIT_CHECKPOINT_FILE = env_str("AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoint.json"))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -166,3 +166,30 @@ def tuf_repository(db, settings, tmp_path):
     services.repository_init()
     yield conf.trusted_root_file().read_bytes()
     keys._cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoint_in_tmp(settings, tmp_path):
+    """The nightly verification writes a checkpoint file: never the checkout's var/."""
+    settings.AUDIT_CHECKPOINT_FILE = str(tmp_path / "audit-checkpoint.json")
+
+
+@pytest.fixture
+def tamper(db):
+    """``with tamper() as cursor:`` raw SQL on the audit table as its owner would run it, past
+    the append-only trigger (PostgreSQL skips user triggers for a replication session): what
+    an attacker with the database's keys can do, for tests that prove we find it."""
+    from contextlib import contextmanager
+
+    from django.db import connection, transaction
+
+    @contextmanager
+    def owner_cursor():
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            yield cursor
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+
+    return owner_cursor
