@@ -6,9 +6,11 @@ memory cache) let a newcomer run everything with nothing installed. Set
 See docs/configuration.md for every variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from controlplane.env import (
@@ -72,11 +74,14 @@ INSTALLED_APPS = [
     "django.forms",
     "django_filters",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
     "controlplane.audit",
+    "controlplane.api",
     "controlplane.web",
     "regions",
     "controlplane.transfers",
@@ -90,6 +95,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -100,6 +106,8 @@ MIDDLEWARE = [
     "controlplane.web.middleware.AuditorsReadOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a sign-in refused by the lockout into its answer (controlplane.web.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "controlplane.urls"
@@ -154,6 +162,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in of a locked-out user name and client, right password or not.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -166,6 +176,23 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 GUARDIAN_RAISE_403 = False
+
+# --- Sign-in lockout (django-axes): the login page and the API token endpoint alike ---
+# After LOGIN_FAILURE_LIMIT failures for one user name from one client address, that pair is
+# refused (429), right password or not, for LOGIN_LOCKOUT_MINUTES after the last failure.
+# Keyed on the pair, so a stranger cannot lock a DPO out from elsewhere by guessing.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "controlplane.web.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "controlplane.web.lockout.client_ip"
+# Behind this many reverse proxies, the client is the entry this far from the right of
+# X-Forwarded-For (0: the connection's own address, REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Sign-ins are in the audit trail (controlplane/audit/logins.py); axes keeps only its counters.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 ANONYMOUS_USER_NAME = None  # no guardian anonymous user: every page needs a login
 
 LANGUAGE_CODE = "en-gb"
@@ -204,12 +231,29 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content Security Policy (django-csp): scripts only from our own static files, never inline
+# (no inline <script>, no on...= attributes, no eval; htmx runs from static/). Inline styles
+# stay allowed: the server-side SVG charts carry their own <style>, and a style cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- REST API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["controlplane.api.permissions.PeopleOnly"],
     "DEFAULT_FILTER_BACKENDS": ["controlplane.api.filters.ListFilterBackend"],
@@ -219,6 +263,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "controlplane.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+}
+# People's API tokens (controlplane/api/tokens.py): stored as SHA-512 digests, expiring.
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30, minimum=1)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS),
+    "TOKEN_PREFIX": "cpt_",  # recognisable by secret scanners, like agents' sva_
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sovereignty control plane API",
