@@ -420,6 +420,8 @@ LOGGING = {
     "loggers": {
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # django-axes logs every successful sign-in's counter reset at INFO.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -132,11 +132,21 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page. Anything the Content Security Policy blocks on it fails the test: every
+    browser test also checks that no page needs an inline script (issue 20.4)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    blocked = []
+    page.on(
+        "console",
+        lambda message: blocked.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
     yield page
     context.close()
+    assert not blocked, f"The Content Security Policy blocked: {blocked}"
 
 
 @pytest.fixture
