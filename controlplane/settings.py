@@ -235,6 +235,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 # (no inline <script>, no on...= attributes, no eval; htmx runs from static/). Inline styles
 # stay allowed: the server-side SVG charts carry their own <style>, and a style cannot run code.
 CONTENT_SECURITY_POLICY = {
+    # The agents' API serves JSON and TUF metadata to programs, never to a browser: its polls
+    # skip building the header.
+    "EXCLUDE_URL_PREFIXES": ["/api/v1/agent/"],
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
