@@ -179,9 +179,14 @@ def tuf_repository(db, settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _audit_checkpoint_in_tmp(settings, tmp_path):
-    """The nightly verification writes a checkpoint file: never the checkout's var/."""
-    settings.AUDIT_CHECKPOINT_FILE = str(tmp_path / "audit-checkpoint.json")
+def _audit_checkpoint_in_tmp(tmp_path):
+    """The nightly verification writes a checkpoint file: never the checkout's var/. (Not the
+    ``settings`` fixture: requested by an autouse fixture it would be torn down last, after
+    fixtures that still need the settings a test changed, e.g. a cache pointed at a dead Redis.)"""
+    from django.test import override_settings
+
+    with override_settings(AUDIT_CHECKPOINT_FILE=str(tmp_path / "audit-checkpoint.json")):
+        yield
 
 
 @pytest.fixture
