@@ -7,7 +7,7 @@ like the login page's.
 """
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from knox.models import AuthToken
 from rest_framework import serializers, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -41,7 +41,11 @@ class ObtainToken(APIView):
             200: inline_serializer(
                 "IssuedToken",
                 {"token": serializers.CharField(), "expiry": serializers.DateTimeField()},
-            )
+            ),
+            400: OpenApiResponse(description="A field is missing, or the credentials are wrong."),
+            429: inline_serializer(
+                "LockedOut", {"detail": serializers.CharField(), "code": serializers.CharField()}
+            ),
         },
     )
     def post(self, request):
