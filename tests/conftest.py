@@ -5,6 +5,7 @@ machine, and FAIL when REQUIRE_SERVICES=1 (CI), so a missing service can never
 turn a red suite green.
 """
 
+import io
 import os
 import shutil
 from contextlib import contextmanager
@@ -127,6 +128,50 @@ def seeded_once_per_module(seed):
 
 
 _module_estate = seeded_once_per_module(_seed_estate)
+
+
+def _seed_full_demo():
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+
+@pytest.fixture(scope="module")
+def _module_full_demo(request, django_db_setup, django_db_blocker, tmp_path_factory):
+    """seed_demo once per module, with its files (TUF keys, agent configs) in a folder of the
+    module's own, kept in the settings while the module runs."""
+    from django.test import override_settings
+
+    from controlplane.distribution import keys
+
+    folder = tmp_path_factory.mktemp("demo")
+    with override_settings(
+        VAR_DIR=folder,
+        TUF_KEY_DIR=str(folder / "tuf-keys"),
+        TUF_ROOT_KEY_DIR=str(folder / "tuf-root-keys"),
+    ):
+        keys._cache.clear()
+        try:
+            with kept_for_the_module(request, django_db_blocker) as shared:
+                if shared:
+                    with django_db_blocker.unblock():
+                        _seed_full_demo()
+                yield shared
+        finally:
+            keys._cache.clear()
+
+
+@pytest.fixture
+def full_demo(_module_full_demo, reference_data):
+    """Every app's demo data (``manage.py seed_demo``): people and regions by name."""
+    from regions import demo
+    from regions.models import Region
+
+    if not _module_full_demo:
+        _seed_full_demo()
+    people = {u.username.replace("-", "_"): u for u in get_user_model().objects.all()}
+    regions = {r.slug.replace("-", "_"): r for r in Region.objects.all()}
+    return SimpleNamespace(**people, **regions, password=demo.DEMO_PASSWORD)
 
 
 @pytest.fixture
