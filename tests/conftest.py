@@ -77,31 +77,61 @@ def is_transactional(item) -> bool:
     return bool({"transactional_db", "live_server"} & set(item.fixturenames))
 
 
+class SharedSeed:
+    """The outer transaction that holds a module's shared seed; true while it is open."""
+
+    open_seeds: list["SharedSeed"] = []
+
+    def __init__(self, django_db_blocker):
+        from django.db import transaction
+
+        self._blocker = django_db_blocker
+        with django_db_blocker.unblock():
+            self._atomic = transaction.atomic()
+            self._atomic.__enter__()
+        self.open = True
+        SharedSeed.open_seeds.append(self)
+
+    def __bool__(self) -> bool:
+        return self.open
+
+    def close(self) -> None:
+        """Roll the seed back (idempotent; the innermost seed first)."""
+        from django.db import transaction
+
+        while self.open and SharedSeed.open_seeds:
+            seed = SharedSeed.open_seeds.pop()
+            with seed._blocker.unblock():
+                transaction.set_rollback(True)
+                seed._atomic.__exit__(None, None, None)
+            seed.open = False
+
+
 @contextmanager
 def kept_for_the_module(request, django_db_blocker):
-    """Data seeded once and shared by a module's tests, like Django's ``setUpTestData``.
+    """Data seeded once and shared by a module's plain tests, like Django's ``setUpTestData``.
 
-    The seed runs inside an outer transaction that lives as long as the module's tests;
-    each test's own transaction nests in it as a savepoint and rolls back to it, and the
-    outer one rolls back when the module ends. A test that commits for real (live server,
-    worker) cannot run inside it: it yields False, and the caller seeds per test instead.
-    pytest-django runs a module's committing tests after all plain ones, so one module's
-    shared seed never meets a committing test.
+    The seed runs inside an outer transaction; each test's own transaction nests in it as a
+    savepoint and rolls back to it. The outer one rolls back when the module ends, or as soon
+    as a test that commits for real (live server, worker) is about to run: pytest-django runs
+    those after every plain test, and they seed per test. Yields the ``SharedSeed``, false
+    when there is none.
     """
-    from django.db import transaction
-
     if is_transactional(request._pyfuncitem):
-        yield False
+        yield None
         return
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
+    seed = SharedSeed(django_db_blocker)
     try:
-        yield True
+        yield seed
     finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+        seed.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A committing test never runs inside a module's shared seed."""
+    if SharedSeed.open_seeds and is_transactional(item):
+        SharedSeed.open_seeds[0].close()
 
 
 def _seed_estate():
@@ -183,8 +213,6 @@ def estate(_module_estate, request, reference_data):
     from regions import demo
     from regions.models import Region
 
-    if _module_estate and is_transactional(request.node):
-        raise RuntimeError("a committing test ran inside its module's shared estate")
     if not _module_estate:
         _seed_estate()
     User = get_user_model()
