@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "controlplane.web.middleware.RefuseNulMiddleware",
     "controlplane.web.middleware.LoginRequiredMiddleware",
     "controlplane.audit.context.ActingUserMiddleware",
     "controlplane.web.middleware.AuditorsReadOnlyMiddleware",
@@ -254,13 +255,21 @@ CONTENT_SECURITY_POLICY = {
 
 # --- REST API ---
 REST_FRAMEWORK = {
+    # The token class comes first: its WWW-Authenticate challenge makes an anonymous call a
+    # 401 (DRF answers 403 when the first class offers no challenge, as sessions do).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["controlplane.api.permissions.PeopleOnly"],
     "DEFAULT_FILTER_BACKENDS": ["controlplane.api.filters.ListFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "controlplane.api.pagination.Pagination",
+    # Size, depth, list length, NUL and number limits of every API body: controlplane/api/parsers.py
+    "DEFAULT_PARSER_CLASSES": [
+        "controlplane.api.parsers.JSONParser",
+        "controlplane.api.parsers.FormParser",
+        "controlplane.api.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "controlplane.api.exceptions.exception_handler",

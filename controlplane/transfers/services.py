@@ -46,7 +46,7 @@ from controlplane.transfers.models import (
     TransferStatus,
 )
 from controlplane.transfers.selectors import covering_requests, mechanism_set, today
-from regions.models import Country, Jurisdiction, Region
+from regions.models import Country, DataCategory, Jurisdiction, Region
 
 SYSTEM = Actor.system("transfers")
 EXPIRY_WARNING_DAYS = 30
@@ -1033,11 +1033,23 @@ def transfer_record_create(
         ensure_may_change(by)
         if not can(by, "view", source_region):
             raise NotAllowed(f"You have no access to {source_region.slug}.")
-    if idempotency_key:
-        existing = TransferRecord.objects.filter(idempotency_key=idempotency_key).first()
+    if idempotency_key:  # a key finds only its own region's record
+        existing = TransferRecord.objects.filter(
+            source_region=source_region, idempotency_key=idempotency_key
+        ).first()
         if existing is not None:
             return existing
+    if request is not None and request.source_region_id != source_region.pk:
+        raise DomainError(
+            f"{request} is not a request of {source_region.slug}; a record names a request of "
+            "its own source region.",
+            code="request_region",
+        )
     keys = sorted({getattr(c, "key", c) for c in categories})
+    known = set(DataCategory.objects.filter(key__in=keys).values_list("key", flat=True))
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        raise ValidationError({"categories": f"Unknown data categories: {', '.join(unknown)}."})
     on = timezone.localdate(executed_at) if timezone.is_aware(executed_at) else executed_at.date()
     covering = covering_requests(
         categories=keys,
