@@ -329,11 +329,21 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page. Anything the Content Security Policy blocks on it fails the test: every
+    browser test also checks that no page needs an inline script (issue 20.4)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    blocked = []
+    page.on(
+        "console",
+        lambda message: blocked.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
     yield page
     context.close()
+    assert not blocked, f"The Content Security Policy blocked: {blocked}"
 
 
 @pytest.fixture
@@ -363,3 +373,35 @@ def tuf_repository(db, settings, tmp_path):
     services.repository_init()
     yield conf.trusted_root_file().read_bytes()
     keys._cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoint_in_tmp(tmp_path):
+    """The nightly verification writes a checkpoint file: never the checkout's var/. (Not the
+    ``settings`` fixture: requested by an autouse fixture it would be torn down last, after
+    fixtures that still need the settings a test changed, e.g. a cache pointed at a dead Redis.)"""
+    from django.test import override_settings
+
+    with override_settings(AUDIT_CHECKPOINT_FILE=str(tmp_path / "audit-checkpoint.json")):
+        yield
+
+
+@pytest.fixture
+def tamper(db):
+    """``with tamper() as cursor:`` raw SQL on the audit table as its owner would run it, past
+    the append-only trigger (PostgreSQL skips user triggers for a replication session): what
+    an attacker with the database's keys can do, for tests that prove we find it."""
+    from contextlib import contextmanager
+
+    from django.db import connection, transaction
+
+    @contextmanager
+    def owner_cursor():
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            yield cursor
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+
+    return owner_cursor

@@ -750,7 +750,15 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
             tr.evaluated_at = now  # one moment for the whole batch
             changed.append(tr)
             if tr.status == TransferStatus.SUBMITTED:
+                # A request awaiting its DPO: the findings they will decide on changed.
                 outcome["refreshed"].append(tr)
+                events.append(
+                    {
+                        "action": "transfer.reevaluated",
+                        "obj": tr,
+                        "data": {"after": mechanism.key, "pending": True, **_decision_summary(tr)},
+                    }
+                )
                 continue
             # A basis that needs a condition nobody confirmed for this transfer is not one yet:
             # the transfer waits, suspended, for a DPO to reinstate it and confirm.
