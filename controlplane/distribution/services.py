@@ -19,6 +19,7 @@ from controlplane.distribution.builder import build_content
 from controlplane.distribution.drift import drift_state
 from controlplane.distribution.models import ConfigBundle, Delivery, DeliveryAttempt, TufMetadata
 from controlplane.errors import DomainError, NotAllowed
+from controlplane.transactions import once_on_commit
 from regions.agents import hash_token, new_token
 from regions.models import Agent, Region
 
@@ -108,26 +109,14 @@ def queue_deliveries(delivery_ids) -> None:
             log.warning("could not queue delivery %s (%s); the sweep will retry", pk, exc)
 
 
-class _PublishBatch:
-    """The regions one transaction touched, published together once it commits."""
-
-    def __init__(self):
-        self.region_ids: set[int] = set()
-        self.ran = False
-
-
-def _publish_on_commit_callback(batch: _PublishBatch | None = None):
-    """A callback that publishes ``batch``'s regions; of several callbacks sharing one batch,
-    the first to run publishes them all and the others do nothing."""
-    batch = batch or _PublishBatch()
+def _publish_on_commit_callback():
+    """A callback that publishes the regions gathered in its ``pending_region_ids``."""
+    region_ids: set[int] = set()
 
     def publish():
-        if batch.ran:
-            return
-        batch.ran = True
         # One committed state for all of them: parts every bundle shares are built once.
         with selectors.building_many_bundles():
-            for region_pk in sorted(batch.region_ids):
+            for region_pk in sorted(region_ids):
                 try:
                     publish_region(region=Region(pk=region_pk), reason="desired state changed")
                 except keys.KeyMaterialMissing as exc:
@@ -138,8 +127,7 @@ def _publish_on_commit_callback(batch: _PublishBatch | None = None):
                         region_pk,
                     )
 
-    publish.pending_region_ids = batch.region_ids
-    publish.batch = batch
+    publish.pending_region_ids = region_ids
     return publish
 
 
@@ -150,28 +138,11 @@ def publish_region_on_commit(region) -> None:
     transfers rely on), the region is rebuilt once, after the commit, and all the regions the
     transaction touched are built together (see ``selectors.building_many_bundles``).
     """
-    connection = transaction.get_connection()
-    if connection.in_atomic_block:
-        open_savepoints = set(connection.savepoint_ids)
-        shared = None
-        for savepoints, callback, *_ in connection.run_on_commit:
-            batch = getattr(callback, "batch", None)
-            if not isinstance(batch, _PublishBatch) or batch.ran:
-                continue
-            batch.region_ids.add(region.pk)
-            if savepoints <= open_savepoints:
-                # Registered in this block or an enclosing one: it runs whenever this change
-                # commits, and a rolled-back savepoint can never swallow this region.
-                return
-            shared = batch
-        if shared is not None:
-            # Pending from an inner block already released: run the same batch from this
-            # level too, so it survives whatever happens to that block; it publishes once.
-            transaction.on_commit(_publish_on_commit_callback(shared))
-            return
-    publish = _publish_on_commit_callback()
-    publish.pending_region_ids.add(region.pk)
-    transaction.on_commit(publish)
+    once_on_commit(
+        "publish-regions",
+        _publish_on_commit_callback,
+        join=lambda publish: publish.pending_region_ids.add(region.pk),
+    )
 
 
 def ensure_current(*, now=None) -> list[ConfigBundle]:
@@ -574,6 +545,7 @@ def agent_report_status(*, principal: AgentPrincipal, data: dict, now=None) -> A
             .get(pk=principal.id)
         )
         before = (agent.applied_version, agent.applied_digest, agent.last_error_code)
+        software_before = agent.software_version
         agent.applied_version = data.get("applied_version")
         agent.applied_digest = data.get("applied_digest") or ""
         agent.software_version = (data.get("agent_version") or "")[:40]
@@ -595,10 +567,20 @@ def agent_report_status(*, principal: AgentPrincipal, data: dict, now=None) -> A
         )
         agent.save()
         after = (agent.applied_version, agent.applied_digest, agent.last_error_code)
+        agent_actor = Actor("agent", str(agent.pk), str(agent))
+        if agent.software_version != software_before:
+            # What enforces the region's state changed: an upgrade, a downgrade, or another
+            # program reporting with the agent's token.
+            record_event(
+                actor=agent_actor,
+                action="agent.software_changed",
+                obj=agent,
+                data={"from": software_before, "to": agent.software_version},
+            )
         if after != before:
             action = "agent.refused_bundle" if agent.last_error_code else "agent.applied_bundle"
             record_event(
-                actor=Actor("agent", str(agent.pk), str(agent)),
+                actor=agent_actor,
                 action=action,
                 obj=agent,
                 data={

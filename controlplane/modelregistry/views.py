@@ -4,12 +4,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from controlplane.decisions import conditions_of
-from controlplane.errors import DomainError
-from controlplane.modelregistry import forms, selectors, services
-from controlplane.modelregistry.filtersets import DeploymentFilterSet, MLModelFilterSet
+from controlplane.errors import DomainError, NotAllowed
+from controlplane.modelregistry import forms, lists, selectors, services
+from controlplane.modelregistry.filtersets import MLModelFilterSet
 from controlplane.modelregistry.models import (
     DeploymentApproval,
     DeploymentStatus,
@@ -17,7 +17,8 @@ from controlplane.modelregistry.models import (
     ModelVersion,
 )
 from controlplane.permissions import is_auditor
-from controlplane.web.lists import list_page, run_list
+from controlplane.web.lists import run_list
+from controlplane.web.live import check_as_typed
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -35,6 +36,7 @@ def _version(name: str, version: str) -> ModelVersion:
         raise Http404("No such model version.") from None
 
 
+@require_safe
 def index(request):
     found = run_list(request, MLModelFilterSet, MLModel.objects.order_by("name"))
     matrix = selectors.models_by_regions(request.user, models=found.rows)
@@ -54,6 +56,7 @@ def index(request):
     )
 
 
+@require_http_methods(["GET", "POST"])
 def model_create(request):
     if not services.may_register(request.user):
         raise PermissionDenied("Only ML engineers register models.")
@@ -69,6 +72,7 @@ def model_create(request):
     return render(request, "modelregistry/model_form.html", {"form": form})
 
 
+@require_safe
 def model_detail(request, name):
     model = get_object_or_404(MLModel, name=name)
     return render(
@@ -82,10 +86,16 @@ def model_detail(request, name):
     )
 
 
-def version_create(request, name):
+def _registering(request, name) -> MLModel:
     model = get_object_or_404(MLModel, name=name)
     if not services.may_register(request.user):
         raise PermissionDenied("Only ML engineers register versions.")
+    return model
+
+
+@require_http_methods(["GET", "POST"])
+def version_create(request, name):
+    model = _registering(request, name)
     form = forms.VersionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -98,6 +108,14 @@ def version_create(request, name):
     return render(request, "modelregistry/version_form.html", {"model": model, "form": form})
 
 
+@require_POST
+def version_check(request, name):
+    """The version form checked as the person edits (the form's own clean(); nothing saved)."""
+    _registering(request, name)
+    return check_as_typed(request, forms.VersionForm(request.POST))
+
+
+@require_safe
 def version_detail(request, name, version):
     mv = _version(name, version)
     return render(
@@ -114,6 +132,7 @@ def version_detail(request, name, version):
     )
 
 
+@require_safe
 def version_lineage(request, name, version):
     mv = _version(name, version)
     chain, broken = selectors.lineage_chain(mv)
@@ -126,6 +145,8 @@ def version_lineage(request, name, version):
 
 @require_POST
 def deployment_request(request, name, version):
+    if not services.may_register(request.user):
+        raise PermissionDenied("Only ML engineers request deployments.")
     mv = _version(name, version)
     form = forms.RequestForm(request.POST, user=request.user)
     if not form.is_valid():
@@ -147,13 +168,11 @@ def deployment_request(request, name, version):
     return redirect(approval)
 
 
+@require_safe
 def deployment_queue(request):
-    return list_page(
+    return lists.DEPLOYMENT_QUEUE.page(
         request,
         "modelregistry/queue.html",
-        DeploymentFilterSet,
-        selectors.deployment_queue(request.user, status=None),
-        defaults={"status": DeploymentStatus.REQUESTED},
         context={"mine": selectors.requests_of(request.user)[:50]},
     )
 
@@ -193,6 +212,7 @@ def _approval(request, pk):
         raise Http404("No such deployment request.") from None
 
 
+@require_safe
 def deployment_detail(request, pk):
     return _page(request, _approval(request, pk))
 
@@ -200,6 +220,10 @@ def deployment_detail(request, pk):
 @require_POST
 def deployment_decide(request, pk):
     approval = _approval(request, pk)
+    try:
+        services.ensure_may_decide(approval=approval, by=request.user)
+    except NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
     live = services.check_deployment(version=approval.version, region=approval.region)
     form = forms.DecisionForm(request.POST, conditions=conditions_of(live.findings))
     if not form.is_valid():

@@ -9,9 +9,8 @@ change that moves no route (a residency rule, a retention period) publishes noth
 
 import logging
 
-from django.db import transaction
-
 from controlplane.routing import selectors
+from controlplane.transactions import once_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -50,46 +49,16 @@ def republish_where_routes_changed() -> list[str]:
     return published
 
 
-class _Check:
-    """One check of every region's table per transaction, however many callbacks carry it."""
-
-    ran = False
-
-
-def _after_commit_callback(check: _Check | None = None):
-    check = check or _Check()
-
-    def after_commit() -> None:
-        if check.ran:
-            return
-        check.ran = True
-        try:
-            republish_where_routes_changed()
-        except Exception:  # noqa: BLE001 - committed already; the beat's ensure_current catches up
-            log.exception("routing tables not republished; ensure_current will retry")
-
-    after_commit.routing = check
-    return after_commit
+def _after_commit() -> None:
+    try:
+        republish_where_routes_changed()
+    except Exception:  # noqa: BLE001 - committed already; the beat's ensure_current catches up
+        log.exception("routing tables not republished; ensure_current will retry")
 
 
 def routes_may_have_changed(*_args, **_kwargs) -> None:
-    """Listener for region and mechanism changes: once per transaction, after the commit (the
-    same rule as ``distribution.services.publish_region_on_commit``)."""
-    connection = transaction.get_connection()
-    if connection.in_atomic_block:
-        open_savepoints = set(connection.savepoint_ids)
-        shared = None
-        for savepoints, callback, *_ in connection.run_on_commit:
-            check = getattr(callback, "routing", None)
-            if not isinstance(check, _Check) or check.ran:
-                continue
-            if savepoints <= open_savepoints:
-                return
-            shared = check
-        if shared is not None:
-            transaction.on_commit(_after_commit_callback(shared))
-            return
-    transaction.on_commit(_after_commit_callback())
+    """Listener for region and mechanism changes: once per transaction, after the commit."""
+    once_on_commit("routing-tables", lambda: _after_commit)
 
 
 def mechanism_changed(*, mechanism) -> None:

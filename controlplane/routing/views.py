@@ -1,15 +1,21 @@
 """The routing matrix page: user jurisdictions x regions, the reason in each cell."""
 
 from django.shortcuts import render
+from django.views.decorators.http import require_http_methods, require_safe
 
 from controlplane.routing import selectors
+from controlplane.routing.filtersets import EndpointFilterSet, UserJurisdictionFilterSet
+from controlplane.web.lists import list_page
 
 
-def _rows(table, regions):
-    """One row per user jurisdiction; jurisdictions whose cells carry the same footing are
-    shown as one row (the 200-odd jurisdictions with no regime modelled and no route)."""
+def _rows(table, regions, codes=None):
+    """One row per user jurisdiction (of ``codes``, when the filters chose some); jurisdictions
+    whose cells carry the same footing are shown as one row (the 200-odd jurisdictions with no
+    regime modelled and no route)."""
     groups: dict[tuple, dict] = {}
     for code in sorted(table.cells):
+        if codes is not None and code not in codes:
+            continue
         row = table.cells[code]
         cells = [row[r.slug] for r in regions]
         routes = table.routes[code]
@@ -32,12 +38,16 @@ def _rows(table, regions):
     return sorted(groups.values(), key=lambda g: (len(g["jurisdictions"]) > 3, g["jurisdictions"]))
 
 
+@require_safe
 def matrix(request):
     table = selectors.routing_table()
     visible = selectors.visible_region_slugs(request.user)
     regions = [r for r in table.regions if visible is None or r.slug in visible]
     scoped = selectors.scoped(table.as_dict(), visible)
-    rows = _rows(table, regions)
+    filters = UserJurisdictionFilterSet.for_table(request, table, request.GET)
+    error = "" if filters.is_valid() else filters.error_text()
+    codes = set() if error else (filters.codes() if filters.narrows() else None)
+    rows = _rows(table, regions, codes)
     for row in rows:
         row["routes"] = [r for r in row["routes"] if visible is None or r["region"] in visible]
         row["routes_elsewhere"] = bool(
@@ -50,10 +60,22 @@ def matrix(request):
             "table": table,
             "regions": regions,
             "rows": rows,
-            "gap_count": sum(len(r["jurisdictions"]) for r in rows if r["gap"]),
+            "gap_count": len(table.gaps()),
+            "shown": sum(len(r["jurisdictions"]) for r in rows),
+            "filters": filters,
+            "filter_error": error,
             "unroutable": scoped["unroutable"],
             "scope": scoped["scope"],
         },
+        status=400 if error else 200,
+    )
+
+
+@require_safe
+def endpoints(request):
+    """The inference endpoints of the person's regions, with what routing knows of each."""
+    return list_page(
+        request, "routing/endpoint_list.html", EndpointFilterSet, selectors.endpoints(request.user)
     )
 
 
@@ -95,6 +117,7 @@ def _visible_impact(user, impact) -> dict:
     return data
 
 
+@require_http_methods(["GET", "POST"])
 def drill(request, pk):
     """``GET``: the form. ``POST action=simulate``: the impact, changing nothing, and a
     confirmation that repeats it. ``POST action=end``: end it, exactly as confirmed."""

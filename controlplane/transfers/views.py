@@ -4,18 +4,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from controlplane.decisions import conditions_of
 from controlplane.errors import ConflictError, DomainError, NotAllowed
-from controlplane.permissions import can, is_auditor, regions_for, restrict, sees_every_region
+from controlplane.permissions import can, is_auditor, regions_for, sees_every_region
+from controlplane.transfers import lists, reference_data, selectors, services
 from controlplane.transfers import policy as p
-from controlplane.transfers import reference_data, selectors, services
-from controlplane.transfers.filtersets import (
-    MechanismFilterSet,
-    TransferRecordFilterSet,
-    TransferRequestFilterSet,
-)
+from controlplane.transfers.filtersets import TransferRequestFilterSet
 from controlplane.transfers.forms import (
     ApproveForm,
     MechanismEndForm,
@@ -27,11 +23,11 @@ from controlplane.transfers.forms import (
 from controlplane.transfers.models import (
     Mechanism,
     Party,
-    TransferRecord,
     TransferRequest,
     TransferStatus,
 )
 from controlplane.web.lists import add_service_errors, list_page
+from controlplane.web.live import check_as_typed
 
 
 def _error_text(error) -> str:
@@ -40,19 +36,15 @@ def _error_text(error) -> str:
     return str(error)
 
 
+@require_safe
 def queue(request):
     user = request.user
     if not (sees_every_region(user) or regions_for(user, "approve_transfers").exists()):
         return redirect("transfers:mine")  # people who decide nothing follow their own requests
-    return list_page(
-        request,
-        "transfers/queue.html",
-        TransferRequestFilterSet,
-        selectors.dpo_queue(user, status=None),
-        defaults={"status": TransferStatus.SUBMITTED},
-    )
+    return lists.REGISTER.page(request, "transfers/queue.html")
 
 
+@require_safe
 def mine(request):
     return list_page(
         request,
@@ -93,6 +85,12 @@ def _initial_from(tr: TransferRequest) -> dict:
     return initial
 
 
+@require_POST
+def check(request):
+    """The request form checked as the person edits (the form's own clean(); nothing saved)."""
+    return check_as_typed(request, TransferRequestForm(request.POST, user=request.user))
+
+
 def _own(request, pk) -> TransferRequest:
     tr = TransferRequest.objects.filter(pk=pk, requested_by=request.user.pk).first()
     if tr is None:
@@ -102,6 +100,7 @@ def _own(request, pk) -> TransferRequest:
     return tr
 
 
+@require_http_methods(["GET", "POST"])
 def create(request):
     copied_from = None
     initial = None
@@ -136,6 +135,7 @@ def create(request):
     )
 
 
+@require_http_methods(["GET", "POST"])
 def edit(request, pk):
     tr = _own(request, pk)
     if tr.status != TransferStatus.DRAFT:
@@ -203,6 +203,7 @@ def _run_then(request, tr, action, success, *, after):
     return redirect(after)
 
 
+@require_safe
 def detail(request, pk):
     try:
         tr = selectors.request_for_page(request.user, pk)
@@ -308,7 +309,7 @@ def _run(request, tr, action, success):
 
 @require_POST
 def submit(request, pk):
-    tr = get_object_or_404(TransferRequest, pk=pk, requested_by=request.user.pk)
+    tr = _own(request, pk)
     return _run(
         request,
         tr,
@@ -391,13 +392,12 @@ def reinstate(request, pk):
     )
 
 
+@require_safe
 def mechanisms(request):
-    qs = Mechanism.objects.select_related(
-        "from_jurisdiction", "to_country", "to_jurisdiction", "exporter", "importer"
-    )
-    return list_page(request, "transfers/mechanism_list.html", MechanismFilterSet, qs)
+    return lists.MECHANISMS.page(request, "transfers/mechanism_list.html")
 
 
+@require_safe
 def mechanism_detail(request, pk):
     """The mechanism, what relies on it, and (for those who may) the form that ends it: it
     posts to the revocation drill, whose simulation is the one impact shown before ending."""
@@ -415,8 +415,6 @@ def mechanism_detail(request, pk):
     )
 
 
+@require_safe
 def records(request):
-    qs = restrict(TransferRecord.objects.all(), request.user, "view").select_related(
-        "source_region", "destination_country", "destination_region", "request"
-    )
-    return list_page(request, "transfers/record_list.html", TransferRecordFilterSet, qs)
+    return lists.TRANSFER_LOG.page(request, "transfers/record_list.html")

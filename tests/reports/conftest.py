@@ -1,12 +1,9 @@
 """Fixtures for reports: the full demo estate (seed_demo) and a private reports folder."""
 
-import io
 import re
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from pypdf import PdfReader
 
 from regions.models import Region
@@ -20,11 +17,8 @@ def reports_dir(settings, tmp_path):
 
 
 @pytest.fixture
-def demo(db, reference_data):
-    call_command("seed_demo", stdout=io.StringIO())
-    users = {u.username.replace("-", "_"): u for u in get_user_model().objects.all()}
-    regions = {r.slug.replace("-", "_"): r for r in Region.objects.all()}
-    return SimpleNamespace(**users, **regions, password="sovereign-demo")
+def demo(full_demo):
+    return full_demo
 
 
 def pdf_text(path) -> tuple[list[str], PdfReader]:

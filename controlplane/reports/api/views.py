@@ -10,17 +10,18 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from controlplane.api.filters import bad_filters
 from controlplane.errors import ConflictError
 from controlplane.reports import exports, selectors, services
 from controlplane.reports.api.serializers import ReportRequestSerializer, ReportSerializer
 from controlplane.reports.filtersets import ReportFilterSet
 from controlplane.reports.models import ReportStatus
+from controlplane.web.lists import BadFilters
 
 
 class ExportView(APIView):
@@ -31,14 +32,20 @@ class ExportView(APIView):
             OpenApiParameter("dataset", str, OpenApiParameter.PATH, enum=sorted(exports.DATASETS)),
             OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=sorted(exports.FORMATS)),
         ],
-        responses={200: OpenApiTypes.BINARY},
-        description="Streams every row the list would show with these filters, as CSV or JSON.",
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/json"): OpenApiTypes.ANY,  # the rows, a JSON array
+            400: OpenApiTypes.OBJECT,
+        },
+        description="Streams every row the list page would show with these filters (its "
+        "search `q`, its filters, its `ordering` and its default filters; all pages), as CSV "
+        "or JSON. A bad filter value answers 400 as the list API does.",
     )
     def get(self, request, dataset, fmt):
         try:
-            return exports.response(dataset, fmt, request.user, request.query_params)
-        except exports.ExportError as error:
-            raise ValidationError({"filters": str(error)}) from error
+            return exports.response(dataset, fmt, request, request.query_params)
+        except BadFilters as error:
+            raise bad_filters(error) from error
 
 
 # --- Reports: ask for one, list them, read one, download its PDF, delete it ------------------
