@@ -72,7 +72,7 @@ def _build(var) -> SimpleNamespace:
     from django.apps import apps
     from django.utils.module_loading import module_has_submodule
 
-    from controlplane.distribution.demo import DEMO_AGENTS
+    from controlplane.distribution.demo import DEMO_AGENTS, agent_dir
     from controlplane.metrics import services as metrics_services
     from controlplane.modelregistry import services as registry
     from controlplane.modelregistry.models import DeploymentApproval, ModelVersion
@@ -190,9 +190,9 @@ def _build(var) -> SimpleNamespace:
 
     agents = {}
     tokens = {}
-    for slug, name, token in DEMO_AGENTS:
+    for slug, name in DEMO_AGENTS:  # the tokens seed_demo made for this installation
         agents[slug] = Agent.objects.get(region=regions[slug], name=name)
-        tokens[slug] = token
+        tokens[slug] = (agent_dir() / f"{slug}.token").read_text().strip()
     for slug in (A, B):  # one batch of aggregates per region, through the agents' own path
         now = datetime.now(UTC) - timedelta(minutes=10)
         epoch = int(now.timestamp())
