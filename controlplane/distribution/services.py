@@ -241,7 +241,7 @@ _memo = _ProcessMemo()
 
 def forget_timestamp() -> None:
     """After a commit that signed a new timestamp: the next poll reads it from the database."""
-    _memo.timestamp = None
+    _memo.timestamp, _memo.timestamp_until = None, 0.0
     cache.delete(TIMESTAMP_KEY, after_commit=True)
 
 
@@ -250,10 +250,10 @@ def current_timestamp(*, memo: bool = False) -> bytes | None:
     current, else from the database (re-signed first once it is older than
     ``TUF_TIMESTAMP_RESIGN_SECONDS``). Cached a few seconds only: the database is the truth."""
     now = time.time()
+    if memo and now < _memo.timestamp_until:
+        return _memo.timestamp.data  # checked for re-signing less than a second ago
     resign_after = conf.timestamp_resign_after().total_seconds()
-    head = _memo.timestamp if memo and now < _memo.timestamp_until else None
-    if head is None:
-        head = cache.get(TIMESTAMP_KEY)
+    head = cache.get(TIMESTAMP_KEY)
     if head is None or now - head.signed_at >= resign_after:
         head = repository.timestamp_head()
         if head is None:
