@@ -7,13 +7,13 @@ from regions.models import Agent
 
 
 def dashboard_panel(request):
-    agents = selectors.agents_with_drift(restrict(Agent.objects.all(), request.user, "view"))
-    if not agents:
+    counts = selectors.drift_counts_of(restrict(Agent.objects.all(), request.user, "view"))
+    if counts is None:
         return None
     return Panel(
         title="Regional agents",
         template="distribution/_drift_summary.html",
-        context={"counts": selectors.drift_counts(agents), "agents": agents},
+        context={"counts": counts},
         order=40,
     )
 
