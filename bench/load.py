@@ -251,6 +251,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     args = parser.parse_args()
 
+    import importlib.util
+
+    if importlib.util.find_spec("locust") is None:
+        print("locust is not installed: pip install -e '.[bench]' (or make bench)")
+        return 2
     sys.path.insert(0, str(HERE))
     from harness import gunicorn, load_average, run_django, throwaway_control_plane
 

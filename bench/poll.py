@@ -76,14 +76,14 @@ def _request(port: int, raw: bytes, sock_timeout: float = 10) -> tuple[int, floa
 
 
 def _client(args) -> dict:
-    port, shares, seconds = args
+    port, shares, seconds, walks = args
     results = {"latencies": [], "statuses": {}, "fresh": 0}
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
 
     def loop(share):
         local, statuses, fresh, i = [], {}, 0, 0
-        while time.perf_counter() < stop_at:
+        while time.perf_counter() < stop_at and (not walks or i < walks * len(share)):
             status, elapsed, has_fresh = _request(port, share[i % len(share)])
             i += 1
             local.append(elapsed)
@@ -103,14 +103,15 @@ def _client(args) -> dict:
     return results
 
 
-def measure(port, requests, *, seconds, concurrency, processes) -> dict:
+def measure(port, requests, *, seconds, concurrency, processes, walks=0) -> dict:
     """``concurrency`` threads over ``processes`` processes; each thread walks its own share of
-    ``requests`` in turn (a share of the agents, or the one bare request)."""
+    ``requests`` in turn (a share of the agents, or the one bare request), for ``seconds`` or
+    ``walks`` times through its share."""
     shares = [requests[i::concurrency] or requests for i in range(concurrency)]
     per_process = [shares[p::processes] for p in range(processes)]
     with multiprocessing.Pool(processes) as pool:
         started = time.perf_counter()
-        parts = pool.map(_client, [(port, s, seconds) for s in per_process])
+        parts = pool.map(_client, [(port, s, seconds, walks) for s in per_process])
         wall = time.perf_counter() - started
     latencies = sorted(x for p in parts for x in p["latencies"])
     statuses: dict = {}
@@ -157,7 +158,9 @@ def main() -> int:
                 "concurrency": args.concurrency,
                 "processes": args.clients,
             }
-            measure(port, polls, **{**opts, "seconds": 3})  # every agent seen by every worker
+            # Warm: every agent polls four times, so every worker has most likely seen it (as
+            # in production a few intervals after a restart).
+            measure(port, polls, **{**opts, "seconds": 120}, walks=4)
             measure(port, bare, **{**opts, "seconds": 1})
             started = time.time()
             runs = {"bare": [], "poll": []}

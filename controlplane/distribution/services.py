@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import DatabaseError, transaction
-from django.db.models import Case, DateTimeField, F, Value, When
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import F, Q
 from django.utils import timezone
 
 from agents import protocol
@@ -185,8 +184,8 @@ def ensure_current(*, now=None) -> list[ConfigBundle]:
 #   agent is revoked, gets a new token or is changed), and never longer than
 #   ``AGENT_AUTH_CACHE_SECONDS`` (the bound when the cache is per process or lost a change);
 # - heartbeats: at most one ``last_seen`` write per agent and poll interval, and at most one
-#   UPDATE a second per process, however many agents poll it (the heartbeats of that second
-#   go in one statement, written by the next request).
+#   batch a second per process, however many agents poll it (the heartbeats of that second go
+#   in one statement, to the whole second, written by the next request).
 
 TIMESTAMP_KEY = "distribution:tuf:timestamp"
 AGENTS_GENERATION_KEY = "distribution:agents:generation"
@@ -387,26 +386,29 @@ def authenticate_agent(token: str, *, memo: bool = False) -> AgentPrincipal | No
 
 
 def write_heartbeats(now: float | None = None) -> int:
-    """Write the heartbeats this process holds, in one UPDATE; ``last_seen`` never goes back.
+    """Write the heartbeats this process holds: one UPDATE per second they fall in (one or
+    two), to the whole second; ``last_seen`` never goes back. Returns the rows written.
 
     A database that refuses loses them (logged): the poll is answered all the same, and the
     agent's next poll brings a new heartbeat.
     """
     pending, _memo.heartbeats = _memo.heartbeats, {}
     _memo.heartbeats_written_at = time.time() if now is None else now
-    if not pending:
-        return 0
-    seen = Case(
-        *(When(pk=pk, then=Value(datetime.fromtimestamp(at, UTC))) for pk, at in pending.items()),
-        output_field=DateTimeField(),
-    )
+    by_second: dict[int, list[str]] = {}
+    for agent_id, at in pending.items():
+        by_second.setdefault(int(at), []).append(agent_id)
+    written = 0
     try:
-        return Agent.objects.filter(pk__in=list(pending)).update(
-            last_seen=Greatest(Coalesce("last_seen", seen), seen)
-        )
+        for second, agent_ids in sorted(by_second.items()):
+            seen = datetime.fromtimestamp(second, UTC)
+            written += (
+                Agent.objects.filter(pk__in=agent_ids)
+                .filter(Q(last_seen__isnull=True) | Q(last_seen__lt=seen))
+                .update(last_seen=seen)
+            )
     except DatabaseError as exc:
         log.warning("heartbeats of %d agent(s) not written: %s", len(pending), exc)
-        return 0
+    return written
 
 
 # --------------------------------------------------------------------------- delivery
