@@ -2,10 +2,19 @@
 
 from controlplane.distribution import selectors
 from controlplane.permissions import restrict
-from controlplane.web.panels import Panel
+from controlplane.web.panels import Panel, kept_per_person
 from regions.models import Agent
 
 
+# Drift changes by the clock and by heartbeats (bulk updates): up to 10 seconds late here.
+@kept_per_person(
+    10,
+    changed_by=(
+        "distribution.ConfigBundle",
+        "guardian.UserObjectPermission",
+        "guardian.GroupObjectPermission",
+    ),
+)
 def dashboard_panel(request):
     counts = selectors.drift_counts_of(restrict(Agent.objects.all(), request.user, "view"))
     if counts is None:

@@ -6,7 +6,7 @@ every call cost 10 of its 15 queries and most of its time, for data that changes
 day. So each process keeps one ``Register`` and rebuilds it when the *register generation*
 changes: a change to a mechanism (its categories and members included), a party, a country, a
 jurisdiction, a data category or a region sets a new generation in the shared cache after its
-commit (signal receivers below), and every dry run compares it (one cache read).
+commit (signal receivers below), which each process reads at most once a second.
 
 Limits, on purpose:
 
@@ -14,9 +14,9 @@ Limits, on purpose:
   evaluate against the database inside their own transaction, as before.
 - Inside a transaction (``atomic``) the register is built from the database and not kept: what
   a transaction sees may be rolled back.
-- Without a shared cache (no ``REDIS_URL``: per-process memory), another process's change is
-  seen after ``MAX_AGE_SECONDS`` at most; with Redis, on the next call. A cache that fails
-  counts as a change (the register is rebuilt from the database).
+- A change in this process counts at once; in another, within a second with Redis, and after
+  ``MAX_AGE_SECONDS`` at most without a shared cache (no ``REDIS_URL``: per-process memory).
+  A cache that fails counts as a change (the register is rebuilt from the database).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 GENERATION_KEY = "transfers:register:generation"
 MAX_AGE_SECONDS = 30.0
+CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class _Memo:
     register: Register | None = None
     generation: object = None
     built_at: float = 0.0
+    checked_at: float = -1e9  # the shared generation is read at most once a second
 
 
 _memo = _Memo()  # one per process (threads share it; a race only builds twice)
@@ -85,20 +87,23 @@ def current() -> Register:
     """The register as committed; from this process's memory while nothing changed."""
     if connection.in_atomic_block:
         return build()
-    generation = _shared_generation()  # read before building: a change meanwhile rebuilds
     now = time.monotonic()
+    if _memo.register is not None and now - _memo.checked_at < CHECK_SECONDS:
+        return _memo.register
+    generation = _shared_generation()  # read before building: a change meanwhile rebuilds
     if (
         _memo.register is None
         or generation != _memo.generation
         or now - _memo.built_at >= MAX_AGE_SECONDS
     ):
         _memo.register, _memo.generation, _memo.built_at = build(), generation, now
+    _memo.checked_at = now
     return _memo.register
 
 
 def forget() -> None:
     """Rebuild on this process's next read (tests; and at once after a change here)."""
-    _memo.register = None
+    _memo.register, _memo.checked_at = None, -1e9
 
 
 def changed(**kwargs) -> None:
