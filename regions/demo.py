@@ -1,6 +1,7 @@
 """The demo estate: five regions in four jurisdictions, with people for every role."""
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from guardian.shortcuts import assign_perm
 
 from controlplane.audit.actors import Actor
@@ -72,6 +73,13 @@ def ensure(model, lookup: dict, values: dict):
 
 
 def seed() -> None:
+    """Idempotent. One transaction, so the bundles and the routing table are rebuilt once at
+    the commit, not after each of the forty-odd objects."""
+    with transaction.atomic():
+        _seed()
+
+
+def _seed() -> None:
     jurisdictions = {
         j.code: j for j in Jurisdiction.objects.filter(code__in=["EEA", "GB", "US", "JP"])
     }

@@ -7,6 +7,7 @@ turn a red suite green.
 
 import os
 import shutil
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
@@ -67,17 +68,140 @@ def reference_data(db):
         load_reference_data(Jurisdiction, Country, DataCategory)
 
 
+def is_transactional(item) -> bool:
+    """Does this test commit for real (a live server, a worker, transaction=True)?"""
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    return bool({"transactional_db", "live_server"} & set(item.fixturenames))
+
+
+@contextmanager
+def kept_for_the_module(request, django_db_blocker):
+    """Data seeded once and shared by a module's tests, like Django's ``setUpTestData``.
+
+    The seed runs inside an outer transaction that lives as long as the module's tests;
+    each test's own transaction nests in it as a savepoint and rolls back to it, and the
+    outer one rolls back when the module ends. A test that commits for real (live server,
+    worker) cannot run inside it: it yields False, and the caller seeds per test instead.
+    pytest-django runs a module's committing tests after all plain ones, so one module's
+    shared seed never meets a committing test.
+    """
+    from django.db import transaction
+
+    if is_transactional(request._pyfuncitem):
+        yield False
+        return
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+    try:
+        yield True
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+def _seed_estate():
+    """The demo estate on the reference data (loaded by the migrations; ``reference_data``
+    reloads it after a committing test's flush)."""
+    from regions import demo
+
+    demo.seed()
+
+
+def seeded_once_per_module(seed):
+    """A module-scoped fixture that runs ``seed()`` once, shared by the module's plain tests
+    (see ``kept_for_the_module``); it yields False for committing tests, which seed per test."""
+
+    @pytest.fixture(scope="module")
+    def fixture(request, django_db_setup, django_db_blocker):
+        with kept_for_the_module(request, django_db_blocker) as shared:
+            if shared:
+                with django_db_blocker.unblock():
+                    seed()
+            yield shared
+
+    return fixture
+
+
+_module_estate = seeded_once_per_module(_seed_estate)
+
+
 @pytest.fixture
-def estate(reference_data):
-    """The demo estate: five regions, their stores, keys, rules and one person per role."""
+def estate(_module_estate, request, reference_data):
+    """The demo estate: five regions, their stores, keys, rules and one person per role.
+
+    Seeded once per module for plain tests (each test rolls its changes back), and per test
+    for tests that commit. Objects are fetched afresh for every test."""
     from regions import demo
     from regions.models import Region
 
-    demo.seed()
+    if _module_estate and is_transactional(request.node):
+        raise RuntimeError("a committing test ran inside its module's shared estate")
+    if not _module_estate:
+        _seed_estate()
     User = get_user_model()
     people = {user.username.replace("-", "_"): user for user in User.objects.all()}
     regions = {region.slug.replace("-", "_"): region for region in Region.objects.all()}
     return SimpleNamespace(**people, **regions, password=demo.DEMO_PASSWORD)
+
+
+@pytest.fixture
+def django_capture_on_commit_callbacks():
+    """pytest-django's fixture, with each block acting as its own committed transaction.
+
+    A test's transaction never commits, so work queued after a commit before the block would
+    never run; it is forgotten when the block opens, so the block's work (a bundle publish,
+    say) cannot join it and vanish. When the block ends its own work leaves the queue, as a
+    commit would take it.
+    """
+    from django.db import connections
+    from django.test import TestCase
+
+    @contextmanager
+    def capture(*, using="default", execute=False):
+        connections[using].run_on_commit.clear()
+        with TestCase.captureOnCommitCallbacks(using=using, execute=execute) as callbacks:
+            yield callbacks
+        connections[using].run_on_commit.clear()
+
+    return capture
+
+
+@pytest.fixture
+def parties(estate):
+    """The reference mechanisms, plus Acme GmbH (DE, controller), Bangalore Labelling (IN,
+    processor) and SCCs between them: a transfer to India the browser journeys request."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from controlplane.transfers import policy as p
+    from controlplane.transfers.models import Mechanism, Party
+    from controlplane.transfers.services import reference_mechanisms_sync
+    from regions.models import Country
+
+    reference_mechanisms_sync()
+    acme = Party.objects.create(
+        name="Acme GmbH", country=Country.objects.get(code="DE"), role="controller"
+    )
+    labeller = Party.objects.create(
+        name="Bangalore Labelling Pvt Ltd", country=Country.objects.get(code="IN"), role="processor"
+    )
+    Mechanism.objects.create(
+        kind=p.KIND_SCC,
+        key="scc-acme-bangalore",
+        name="SCCs Acme / Bangalore",
+        valid_from=date(2024, 1, 1),
+        exporter=acme,
+        importer=labeller,
+        module=2,
+        tia_on=timezone.localdate() - timedelta(days=20),
+        tia_outcome=p.TIA_NO_CONCERNS,
+    )
+    return acme, labeller
 
 
 @pytest.fixture

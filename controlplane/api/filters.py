@@ -3,6 +3,13 @@
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
+from controlplane.web.lists import BadFilters
+
+
+def bad_filters(error: BadFilters) -> ValidationError:
+    """The API's 400 for a refused filter value: one sentence, and the reason per filter."""
+    return ValidationError({"detail": error.text, "filters": error.fields})
+
 
 class ListFilterBackend(DjangoFilterBackend):
     """Runs the view's ``filterset_class``; a bad value answers one sentence per filter."""
@@ -12,9 +19,7 @@ class ListFilterBackend(DjangoFilterBackend):
         if filterset is None:
             return queryset
         if not filterset.is_valid():
-            raise ValidationError(
-                {"detail": filterset.error_text(), "filters": filterset.invalid_fields()}
-            )
+            raise bad_filters(BadFilters(filterset))
         return filterset.qs
 
     def get_schema_operation_parameters(self, view):

@@ -20,6 +20,7 @@ from controlplane.distribution.builder import build_content
 from controlplane.distribution.drift import drift_state
 from controlplane.distribution.models import ConfigBundle, Delivery, DeliveryAttempt, TufMetadata
 from controlplane.errors import DomainError, NotAllowed
+from controlplane.transactions import once_on_commit
 from regions.agents import hash_token, new_token
 from regions.models import Agent, Region
 
@@ -134,19 +135,11 @@ def publish_region_on_commit(region) -> None:
     However many changes in one transaction touch a region (ending a mechanism that 10,000
     transfers rely on), the region is rebuilt once, after the commit.
     """
-    connection = transaction.get_connection()
-    if connection.in_atomic_block:
-        # Join a pending publish registered in this block or an enclosing one (its savepoints
-        # are all still open), so a rolled-back savepoint can never swallow this region.
-        open_savepoints = set(connection.savepoint_ids)
-        for savepoints, callback, *_ in connection.run_on_commit:
-            pending = getattr(callback, "pending_region_ids", None)
-            if pending is not None and savepoints <= open_savepoints:
-                pending.add(region.pk)
-                return
-    publish = _publish_on_commit_callback()
-    publish.pending_region_ids.add(region.pk)
-    transaction.on_commit(publish)
+    once_on_commit(
+        "publish-regions",
+        _publish_on_commit_callback,
+        join=lambda publish: publish.pending_region_ids.add(region.pk),
+    )
 
 
 def ensure_current(*, now=None) -> list[ConfigBundle]:

@@ -3,7 +3,7 @@
 import django_filters
 
 from controlplane.modelregistry.models import DeploymentApproval, DeploymentStatus, MLModel
-from controlplane.web.lists import ListFilterSet, ordering_filter, visible_regions
+from controlplane.web.lists import ListFilterSet, ordering_filter, region_filter, status_filter
 
 
 class MLModelFilterSet(ListFilterSet):
@@ -28,19 +28,8 @@ class DeploymentFilterSet(ListFilterSet):
     """The deployment queue, "my deployment requests" and ``/api/v1/deployments/``."""
 
     search_fields = ("version__model__name", "version__version", "region__slug", "justification")
-    status = django_filters.ChoiceFilter(
-        choices=[("all", "All"), *DeploymentStatus.choices],
-        method="filter_status",
-        empty_label="Any",
-        label="Status",
-    )
-    region = django_filters.ModelChoiceFilter(
-        field_name="region",
-        to_field_name="slug",
-        queryset=visible_regions,
-        empty_label="All",
-        label="Region",
-    )
+    status = status_filter(DeploymentStatus.choices)
+    region = region_filter()
     model = django_filters.CharFilter(
         field_name="version__model__name", lookup_expr="iexact", label="Model"
     )
@@ -55,6 +44,3 @@ class DeploymentFilterSet(ListFilterSet):
     class Meta:
         model = DeploymentApproval
         fields = []
-
-    def filter_status(self, queryset, name, value):
-        return queryset if value in ("", "all") else queryset.filter(status=value)

@@ -96,7 +96,10 @@ class VersionForm(forms.Form):
         return out
 
     def clean(self):
-        """Contradictions between fields, all reported at once next to the field concerned."""
+        """Contradictions between fields, all reported at once next to the field concerned.
+
+        The same rules answer the live check as the person edits (``controlplane.web.live``);
+        what is only missing is coded ``incomplete`` and waits for submit there."""
         data = super().clean()
         categories = data.get("data_categories") or []
         personal = [c for c in categories if c.key.startswith("user.")]
@@ -109,7 +112,10 @@ class VersionForm(forms.Form):
             )
         mode = data.get("training_mode")
         if mode == TrainingMode.TRANSFER and not data.get("base_version"):
-            self.add_error("base_version", "Transfer learning starts from a base version.")
+            self.add_error(
+                "base_version",
+                ValidationError("Transfer learning starts from a base version.", code="incomplete"),
+            )
         if data.get("participating_regions") and mode and mode != TrainingMode.FEDERATED:
             self.add_error(
                 "participating_regions", "Only federated training has participating regions."

@@ -74,12 +74,6 @@ def deployment_queue(user, *, status: str | None = "requested", region: str | No
     return qs.select_related(*APPROVAL_RELATIONS).order_by("requested_at", "pk")
 
 
-def queue_status(params) -> str | None:
-    """The queue page's status filter from its query string (the page and its exports share it)."""
-    status = params.get("status", DeploymentStatus.REQUESTED)
-    return status if status in DeploymentStatus.values else None
-
-
 def requests_of(user):
     return (
         DeploymentApproval.objects.filter(requested_by=user.pk)

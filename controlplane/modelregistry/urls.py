@@ -12,6 +12,7 @@ urlpatterns = [
     path("deployments/<int:pk>/retire/", views.deployment_retire, name="retire"),
     path("<str:name>/", views.model_detail, name="model"),
     path("<str:name>/versions/new/", views.version_create, name="version_create"),
+    path("<str:name>/versions/new/check/", views.version_check, name="version_check"),
     path("<str:name>/versions/<str:version>/", views.version_detail, name="version"),
     path("<str:name>/versions/<str:version>/lineage/", views.version_lineage, name="lineage"),
     path(

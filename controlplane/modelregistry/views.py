@@ -8,8 +8,8 @@ from django.views.decorators.http import require_POST
 
 from controlplane.decisions import conditions_of
 from controlplane.errors import DomainError
-from controlplane.modelregistry import forms, selectors, services
-from controlplane.modelregistry.filtersets import DeploymentFilterSet, MLModelFilterSet
+from controlplane.modelregistry import forms, lists, selectors, services
+from controlplane.modelregistry.filtersets import MLModelFilterSet
 from controlplane.modelregistry.models import (
     DeploymentApproval,
     DeploymentStatus,
@@ -17,7 +17,8 @@ from controlplane.modelregistry.models import (
     ModelVersion,
 )
 from controlplane.permissions import is_auditor
-from controlplane.web.lists import list_page, run_list
+from controlplane.web.lists import run_list
+from controlplane.web.live import check_as_typed
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -82,10 +83,15 @@ def model_detail(request, name):
     )
 
 
-def version_create(request, name):
+def _registering(request, name) -> MLModel:
     model = get_object_or_404(MLModel, name=name)
     if not services.may_register(request.user):
         raise PermissionDenied("Only ML engineers register versions.")
+    return model
+
+
+def version_create(request, name):
+    model = _registering(request, name)
     form = forms.VersionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -96,6 +102,13 @@ def version_create(request, name):
             messages.success(request, f"{mv} registered.")
             return redirect(mv)
     return render(request, "modelregistry/version_form.html", {"model": model, "form": form})
+
+
+@require_POST
+def version_check(request, name):
+    """The version form checked as the person edits (the form's own clean(); nothing saved)."""
+    _registering(request, name)
+    return check_as_typed(request, forms.VersionForm(request.POST))
 
 
 def version_detail(request, name, version):
@@ -148,12 +161,9 @@ def deployment_request(request, name, version):
 
 
 def deployment_queue(request):
-    return list_page(
+    return lists.DEPLOYMENT_QUEUE.page(
         request,
         "modelregistry/queue.html",
-        DeploymentFilterSet,
-        selectors.deployment_queue(request.user, status=None),
-        defaults={"status": DeploymentStatus.REQUESTED},
         context={"mine": selectors.requests_of(request.user)[:50]},
     )
 

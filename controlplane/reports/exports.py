@@ -1,9 +1,11 @@
 """CSV and JSON exports of the registers, streamed.
 
-Each dataset names its columns and builds its queryset from the SAME selector and query-string
-filters as its list page, so an export holds exactly the rows the list shows (all of them, not
-one page). Rows are read with ``iterator()`` and written one by one into a
-``StreamingHttpResponse``: a large table never sits in memory, in the database driver or here.
+Each dataset names its columns and its list page's ``Listing``: the page's rows, FilterSet and
+default filters, query string and all (``q``, ``ordering``). So an export holds exactly the
+rows the list shows, in its order (all of them, not one page), and a filter value the page
+refuses is refused here with the same sentence. Rows are read with ``iterator()`` and written
+one by one into a ``StreamingHttpResponse``: a large table never sits in memory, in the
+database driver or here.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 
-from controlplane.modelregistry import selectors as model_selectors
-from controlplane.permissions import Role, has_role
-from controlplane.transfers import selectors as transfer_selectors
+from controlplane.modelregistry.lists import DEPLOYMENT_QUEUE
+from controlplane.transfers.lists import MECHANISMS as MECHANISM_LIST
+from controlplane.transfers.lists import REGISTER as REGISTER_LIST
+from controlplane.transfers.lists import TRANSFER_LOG as TRANSFER_LOG_LIST
+from controlplane.web.audit_trail import AUDIT_TRAIL
+from controlplane.web.lists import Listing
 
 CHUNK = 1000
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -38,7 +42,7 @@ class Dataset:
     slug: str
     title: str
     columns: tuple[Column, ...]
-    rows: Callable[[object, object], Iterable]  # (user, query params) -> queryset
+    listing: Listing  # the list page whose rows it exports
 
 
 def _slug(obj, attr="slug"):
@@ -50,10 +54,6 @@ def _names(manager, attr="key"):
 
 
 # --- Datasets ----------------------------------------------------------------------------------
-
-
-def _register_rows(user, params):
-    return transfer_selectors.dpo_queue(user, **transfer_selectors.queue_filters(params))
 
 
 REGISTER = Dataset(
@@ -89,7 +89,7 @@ REGISTER = Dataset(
         Column("ended_at", lambda t: t.ended_at),
         Column("end_reason", lambda t: t.end_reason),
     ),
-    _register_rows,
+    REGISTER_LIST,
 )
 
 MECHANISMS = Dataset(
@@ -115,9 +115,7 @@ MECHANISMS = Dataset(
         Column("group", lambda m: m.group),
         Column("verified", lambda m: m.verified),
     ),
-    lambda user, params: transfer_selectors.mechanism_list(
-        kind=params.get("kind") or None, status=params.get("status") or None
-    ),
+    MECHANISM_LIST,
 )
 
 TRANSFER_LOG = Dataset(
@@ -140,9 +138,7 @@ TRANSFER_LOG = Dataset(
         Column("reported_by", lambda r: r.reported_by),
         Column("recorded_at", lambda r: r.recorded_at),
     ),
-    lambda user, params: transfer_selectors.transfer_log(
-        user, violations=params.get("violations") == "1"
-    ),
+    TRANSFER_LOG_LIST,
 )
 
 DEPLOYMENTS = Dataset(
@@ -164,28 +160,8 @@ DEPLOYMENTS = Dataset(
         Column("decision_note", lambda a: a.decision_note),
         Column("retired_at", lambda a: a.retired_at),
     ),
-    lambda user, params: model_selectors.deployment_queue(
-        user, status=model_selectors.queue_status(params), region=params.get("region") or None
-    ),
+    DEPLOYMENT_QUEUE,
 )
-
-
-def _audit_rows(user, params):
-    """The audit page's own FilterSet (one filter definition for the page and the export)."""
-    from types import SimpleNamespace
-
-    from controlplane.web.audit_trail import visible_events
-    from controlplane.web.filtersets import AuditEventFilterSet
-
-    if not (user.is_superuser or has_role(user, Role.AUDITOR, Role.DPO)):
-        raise PermissionDenied("The audit trail is open to DPOs and auditors.")
-    events = visible_events(user).order_by("-sequence")
-    filterset = AuditEventFilterSet(
-        params or None, queryset=events, request=SimpleNamespace(user=user)
-    )
-    if filterset.is_bound and not filterset.is_valid():
-        raise ExportError(filterset.error_text())
-    return filterset.qs if filterset.is_bound else events
 
 
 AUDIT = Dataset(
@@ -205,14 +181,10 @@ AUDIT = Dataset(
         Column("previous_hash", lambda e: e.previous_hash),
         Column("hash", lambda e: e.hash),
     ),
-    _audit_rows,
+    AUDIT_TRAIL,
 )
 
 DATASETS = {d.slug: d for d in (REGISTER, MECHANISMS, TRANSFER_LOG, DEPLOYMENTS, AUDIT)}
-
-
-class ExportError(ValueError):
-    """A filter the list would refuse: answered with a 400 that names it."""
 
 
 # --- Streaming ----------------------------------------------------------------------------------
@@ -262,16 +234,20 @@ def json_lines(rows: Iterable, columns) -> Iterator[str]:
     yield "\n]\n"
 
 
-def rows_of(dataset: Dataset, user, params):
-    queryset = dataset.rows(user, params)
-    return queryset.iterator(chunk_size=CHUNK)
+def rows_of(dataset: Dataset, request, params):
+    """The list page's rows for ``params``, read ``CHUNK`` at a time (related rows are
+    prefetched per chunk: a fixed number of queries per chunk, never one per row)."""
+    return dataset.listing.filter(request, params).iterator(chunk_size=CHUNK)
 
 
-def response(slug: str, fmt: str, user, params) -> StreamingHttpResponse:
+def response(slug: str, fmt: str, request, params) -> StreamingHttpResponse:
+    """The export of ``slug`` as ``fmt``. Raises ``Http404`` for an unknown one,
+    ``PermissionDenied`` when the list is closed to the person, ``BadFilters`` (a 400) when
+    the list page would refuse ``params``."""
     dataset = DATASETS.get(slug)
     if dataset is None or fmt not in FORMATS:
         raise Http404("No such export.")
-    rows = rows_of(dataset, user, params)
+    rows = rows_of(dataset, request, params)
     lines = csv_lines(rows, dataset.columns) if fmt == "csv" else json_lines(rows, dataset.columns)
     result = StreamingHttpResponse(lines, content_type=FORMATS[fmt])
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")

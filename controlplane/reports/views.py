@@ -11,6 +11,7 @@ from controlplane.permissions import regions_for
 from controlplane.reports import exports, selectors, services
 from controlplane.reports.forms import ReportRequestForm
 from controlplane.reports.models import Report, ReportStatus
+from controlplane.web.lists import BadFilters
 
 LIST_SIZE = 100
 
@@ -119,8 +120,9 @@ def delete(request, pk):
 
 
 def export(request, dataset, fmt):
-    """A list page's rows as CSV or JSON, with the page's filters, streamed."""
+    """A list page's rows as CSV or JSON, with the page's filters, streamed; a filter value
+    the page refuses answers 400 with the page's sentence."""
     try:
-        return exports.response(dataset, fmt, request.user, request.GET)
-    except exports.ExportError as error:
-        return HttpResponseBadRequest(f"Bad filter: {error}", content_type="text/plain")
+        return exports.response(dataset, fmt, request, request.GET)
+    except BadFilters as error:
+        return HttpResponseBadRequest(error.text, content_type="text/plain; charset=utf-8")

@@ -9,9 +9,8 @@ change that moves no route (a residency rule, a retention period) publishes noth
 
 import logging
 
-from django.db import transaction
-
 from controlplane.routing import selectors
+from controlplane.transactions import once_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +48,9 @@ def _after_commit() -> None:
         log.exception("routing tables not republished; ensure_current will retry")
 
 
-_after_commit.routing = True
-
-
 def routes_may_have_changed(*_args, **_kwargs) -> None:
     """Listener for region and mechanism changes: once per transaction, after the commit."""
-    connection = transaction.get_connection()
-    if connection.in_atomic_block:
-        open_savepoints = set(connection.savepoint_ids)
-        for savepoints, callback, *_ in connection.run_on_commit:
-            if getattr(callback, "routing", False) and savepoints <= open_savepoints:
-                return
-    transaction.on_commit(_after_commit)
+    once_on_commit("routing-tables", lambda: _after_commit)
 
 
 def mechanism_changed(*, mechanism) -> None:

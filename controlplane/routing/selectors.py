@@ -12,7 +12,7 @@ from datetime import date
 from django.db.models import Q
 
 from controlplane.modelregistry.models import DeploymentApproval, DeploymentStatus
-from controlplane.permissions import regions_for, sees_every_region
+from controlplane.permissions import regions_for, restrict, sees_every_region
 from controlplane.routing import policy as rp
 from controlplane.routing.models import ServedModel
 from controlplane.transfers import policy as tp
@@ -106,6 +106,17 @@ def routing_table_dict(*, on: date | None = None) -> dict:
     return routing_table(on=on).as_dict()
 
 
+def endpoints(user):
+    """The inference endpoints of the regions ``user`` may view, with what routing knows of
+    each, in a fixed number of queries (the endpoints page and the API list)."""
+    return (
+        restrict(InferenceEndpoint.objects.all(), user, "view")
+        .select_related("region", "log_store")
+        .prefetch_related("input_categories", "served_models__model")
+        .order_by("region__slug", "name")
+    )
+
+
 def visible_region_slugs(user) -> set[str] | None:
     """The regions whose endpoints ``user`` may see in the table; ``None`` means all."""
     if sees_every_region(user):
@@ -137,3 +148,4 @@ def scoped(table: dict, visible: set[str] | None) -> dict:
         "unroutable": [u for u in table["unroutable"] if u["region"] in visible],
         "scope": "your regions",
     }
+

@@ -3,13 +3,18 @@
 from django.shortcuts import render
 
 from controlplane.routing import selectors
+from controlplane.routing.filtersets import EndpointFilterSet, UserJurisdictionFilterSet
+from controlplane.web.lists import list_page
 
 
-def _rows(table, regions):
-    """One row per user jurisdiction; jurisdictions whose cells carry the same footing are
-    shown as one row (the 200-odd jurisdictions with no regime modelled and no route)."""
+def _rows(table, regions, codes=None):
+    """One row per user jurisdiction (of ``codes``, when the filters chose some); jurisdictions
+    whose cells carry the same footing are shown as one row (the 200-odd jurisdictions with no
+    regime modelled and no route)."""
     groups: dict[tuple, dict] = {}
     for code in sorted(table.cells):
+        if codes is not None and code not in codes:
+            continue
         row = table.cells[code]
         cells = [row[r.slug] for r in regions]
         routes = table.routes[code]
@@ -37,7 +42,10 @@ def matrix(request):
     visible = selectors.visible_region_slugs(request.user)
     regions = [r for r in table.regions if visible is None or r.slug in visible]
     scoped = selectors.scoped(table.as_dict(), visible)
-    rows = _rows(table, regions)
+    filters = UserJurisdictionFilterSet.for_table(request, table, request.GET)
+    error = "" if filters.is_valid() else filters.error_text()
+    codes = set() if error else (filters.codes() if filters.narrows() else None)
+    rows = _rows(table, regions, codes)
     for row in rows:
         row["routes"] = [r for r in row["routes"] if visible is None or r["region"] in visible]
         row["routes_elsewhere"] = bool(
@@ -50,10 +58,21 @@ def matrix(request):
             "table": table,
             "regions": regions,
             "rows": rows,
-            "gap_count": sum(len(r["jurisdictions"]) for r in rows if r["gap"]),
+            "gap_count": len(table.gaps()),
+            "shown": sum(len(r["jurisdictions"]) for r in rows),
+            "filters": filters,
+            "filter_error": error,
             "unroutable": scoped["unroutable"],
             "scope": scoped["scope"],
         },
+        status=400 if error else 200,
+    )
+
+
+def endpoints(request):
+    """The inference endpoints of the person's regions, with what routing knows of each."""
+    return list_page(
+        request, "routing/endpoint_list.html", EndpointFilterSet, selectors.endpoints(request.user)
     )
 
 

@@ -13,7 +13,7 @@ from controlplane.transfers.models import (
     TransferRequest,
     TransferStatus,
 )
-from controlplane.web.lists import ListFilterSet, ordering_filter, visible_regions
+from controlplane.web.lists import ListFilterSet, ordering_filter, region_filter, status_filter
 from regions.models import Jurisdiction
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -35,19 +35,8 @@ class TransferRequestFilterSet(ListFilterSet):
         "destination_country__code",
         "data_subjects",
     )
-    status = django_filters.ChoiceFilter(
-        choices=[("all", "All"), *TransferStatus.choices],
-        method="filter_status",
-        empty_label="Any",
-        label="Status",
-    )
-    region = django_filters.ModelChoiceFilter(
-        field_name="source_region",
-        to_field_name="slug",
-        queryset=visible_regions,
-        empty_label="All",
-        label="Source region",
-    )
+    status = status_filter(TransferStatus.choices)
+    region = region_filter("source_region", "Source region")
     basis = django_filters.ChoiceFilter(
         choices=[("blocked", "Blocked"), *BASIS_CHOICES],
         method="filter_basis",
@@ -68,9 +57,6 @@ class TransferRequestFilterSet(ListFilterSet):
     class Meta:
         model = TransferRequest
         fields = []
-
-    def filter_status(self, queryset, name, value):
-        return queryset if value in ("", "all") else queryset.filter(status=value)
 
     def filter_basis(self, queryset, name, value):
         if value == "blocked":
@@ -137,13 +123,7 @@ class TransferRecordFilterSet(ListFilterSet):
         "destination_country__code",
         "reported_by",
     )
-    region = django_filters.ModelChoiceFilter(
-        field_name="source_region",
-        to_field_name="slug",
-        queryset=visible_regions,
-        empty_label="All",
-        label="Source region",
-    )
+    region = region_filter("source_region", "Source region")
     basis = django_filters.ChoiceFilter(
         field_name="legal_basis", choices=BASIS_CHOICES, empty_label="Any", label="Basis"
     )

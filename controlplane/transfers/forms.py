@@ -289,11 +289,17 @@ class TransferRequestForm(forms.Form):
         return expiry
 
     def clean(self):
-        """Contradictions between fields, all reported at once next to the field concerned."""
+        """Contradictions between fields, all reported at once next to the field concerned.
+
+        The same rules answer the live check as the person edits (``controlplane.web.live``);
+        what is only missing is coded ``incomplete`` and waits for submit there."""
         data = super().clean()
         if not data.get("destination_region") and not data.get("destination_country"):
             self.add_error(
-                "destination_country", "Give a destination region or a destination country."
+                "destination_country",
+                ValidationError(
+                    "Give a destination region or a destination country.", code="incomplete"
+                ),
             )
         exporter, importer = data.get("exporter"), data.get("importer")
         if exporter and importer and exporter == importer:
@@ -346,7 +352,12 @@ class TransferRequestForm(forms.Form):
             if (leg := data.get(f"onward_{n}")) is not None
         ]
         if bool(data.get("tia_on")) != bool(data.get("tia_outcome")):
-            self.add_error("tia_outcome", "Give the TIA's date and its conclusion together.")
+            self.add_error(
+                "tia_outcome",
+                ValidationError(
+                    "Give the TIA's date and its conclusion together.", code="incomplete"
+                ),
+            )
         return data
 
     def facts(self) -> dict:

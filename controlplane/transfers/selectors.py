@@ -75,25 +75,15 @@ def decidable_request(user, pk) -> TransferRequest:
     raise TransferRequest.DoesNotExist
 
 
-def dpo_queue(user, *, region=None, status="submitted", basis=None, special=None):
-    """The DPO's queue: oldest first, in the regions the user decides for (auditors: all).
+def dpo_queue(user):
+    """The DPO's queue, every status (the page's FilterSet narrows it), oldest first: the
+    regions the user decides for (auditors: all).
 
     A fixed number of queries whatever the length: relations joined, categories prefetched.
     """
-    qs = TransferRequest.objects.all()
-    qs = restrict(qs, user, "view" if is_auditor(user) else "approve_transfers")
-    if status:
-        qs = qs.filter(status=status)
-    if region:
-        qs = qs.filter(source_region__slug=region)
-    if basis == "blocked":
-        qs = qs.filter(policy_allowed=False)
-    elif basis:
-        qs = qs.filter(policy_basis=basis)
-    if special is True:
-        qs = qs.filter(has_special_categories=True)
-    elif special is False:
-        qs = qs.filter(has_special_categories=False)
+    qs = restrict(
+        TransferRequest.objects.all(), user, "view" if is_auditor(user) else "approve_transfers"
+    )
     return (
         qs.select_related(*REQUEST_RELATIONS)
         .prefetch_related("data_categories")
@@ -101,36 +91,20 @@ def dpo_queue(user, *, region=None, status="submitted", basis=None, special=None
     )
 
 
-def queue_filters(params) -> dict:
-    """The queue page's filters from its query string (the page and its exports share them)."""
-    status = params.get("status", TransferStatus.SUBMITTED)
-    return {
-        "status": status if status != "all" else None,
-        "region": params.get("region") or None,
-        "basis": params.get("basis") or None,
-        "special": {"yes": True, "no": False}.get(params.get("special", "")),
-    }
-
-
-def mechanism_list(*, kind: str | None = None, status: str | None = None):
-    qs = Mechanism.objects.select_related(
+def mechanisms(user=None):
+    """The mechanisms register: every mechanism, for everyone (it is the shared register)."""
+    return Mechanism.objects.select_related(
         "from_jurisdiction", "to_country", "to_jurisdiction", "exporter", "importer"
-    )
-    if kind:
-        qs = qs.filter(kind=kind)
-    if status:
-        qs = qs.filter(status=status)
-    return qs.order_by("kind", "from_jurisdiction__code", "name")
+    ).order_by("from_jurisdiction__code", "kind", "name", "pk")
 
 
-def transfer_log(user, *, violations: bool = False):
+def transfer_log(user):
     """Executed transfers in the user's regions, newest first."""
-    qs = restrict(TransferRecord.objects.all(), user, "view").select_related(
-        "source_region", "destination_country", "destination_region", "request"
+    return (
+        restrict(TransferRecord.objects.all(), user, "view")
+        .select_related("source_region", "destination_country", "destination_region", "request")
+        .order_by("-executed_at", "-pk")
     )
-    if violations:
-        qs = qs.filter(violation=True)
-    return qs.order_by("-executed_at", "-pk")
 
 
 def requests_of(user):

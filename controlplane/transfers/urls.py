@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("mine/", views.mine, name="mine"),
     path("new/", views.create, name="create"),
+    path("new/check/", views.check, name="check"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/submit/", views.submit, name="submit"),
     path("<int:pk>/edit/", views.edit, name="edit"),

@@ -9,14 +9,10 @@ from django.views.decorators.http import require_POST
 
 from controlplane.decisions import conditions_of
 from controlplane.errors import ConflictError, DomainError, NotAllowed
-from controlplane.permissions import can, is_auditor, regions_for, restrict, sees_every_region
+from controlplane.permissions import can, is_auditor, regions_for, sees_every_region
+from controlplane.transfers import lists, reference_data, selectors, services
 from controlplane.transfers import policy as p
-from controlplane.transfers import reference_data, selectors, services
-from controlplane.transfers.filtersets import (
-    MechanismFilterSet,
-    TransferRecordFilterSet,
-    TransferRequestFilterSet,
-)
+from controlplane.transfers.filtersets import TransferRequestFilterSet
 from controlplane.transfers.forms import (
     ApproveForm,
     MechanismEndForm,
@@ -28,11 +24,11 @@ from controlplane.transfers.forms import (
 from controlplane.transfers.models import (
     Mechanism,
     Party,
-    TransferRecord,
     TransferRequest,
     TransferStatus,
 )
 from controlplane.web.lists import add_service_errors, list_page
+from controlplane.web.live import check_as_typed
 
 
 def _error_text(error) -> str:
@@ -45,13 +41,7 @@ def queue(request):
     user = request.user
     if not (sees_every_region(user) or regions_for(user, "approve_transfers").exists()):
         return redirect("transfers:mine")  # people who decide nothing follow their own requests
-    return list_page(
-        request,
-        "transfers/queue.html",
-        TransferRequestFilterSet,
-        selectors.dpo_queue(user, status=None),
-        defaults={"status": TransferStatus.SUBMITTED},
-    )
+    return lists.REGISTER.page(request, "transfers/queue.html")
 
 
 def mine(request):
@@ -92,6 +82,12 @@ def _initial_from(tr: TransferRequest) -> dict:
     for n, leg in enumerate(tr.onward_transfers or [], start=1):
         initial[f"onward_{n}"] = leg.get("party")
     return initial
+
+
+@require_POST
+def check(request):
+    """The request form checked as the person edits (the form's own clean(); nothing saved)."""
+    return check_as_typed(request, TransferRequestForm(request.POST, user=request.user))
 
 
 def _own(request, pk) -> TransferRequest:
@@ -393,10 +389,7 @@ def reinstate(request, pk):
 
 
 def mechanisms(request):
-    qs = Mechanism.objects.select_related(
-        "from_jurisdiction", "to_country", "to_jurisdiction", "exporter", "importer"
-    )
-    return list_page(request, "transfers/mechanism_list.html", MechanismFilterSet, qs)
+    return lists.MECHANISMS.page(request, "transfers/mechanism_list.html")
 
 
 def mechanism_detail(request, pk, end_form=None, status=200):
@@ -479,7 +472,4 @@ def mechanism_end(request, pk):
 
 
 def records(request):
-    qs = restrict(TransferRecord.objects.all(), request.user, "view").select_related(
-        "source_region", "destination_country", "destination_region", "request"
-    )
-    return list_page(request, "transfers/record_list.html", TransferRecordFilterSet, qs)
+    return lists.TRANSFER_LOG.page(request, "transfers/record_list.html")

@@ -11,7 +11,7 @@ from django.db.models import Q
 from controlplane.audit.models import AuditEvent
 from controlplane.permissions import Role, has_role, regions_for, sees_every_region
 from controlplane.web.filtersets import AuditEventFilterSet
-from controlplane.web.lists import list_page
+from controlplane.web.lists import Listing
 
 # Region-less events a DPO reads: the shared register everyone works from (mechanisms, parties,
 # jurisdictions, countries, data categories). Events about people, roles and the system (user
@@ -39,11 +39,23 @@ def visible_events(user):
     )
 
 
-def event_list(request):
-    """The audit trail, scoped like everything else. Open to DPOs, auditors and administrators."""
-    if not (request.user.is_superuser or has_role(request.user, Role.AUDITOR, Role.DPO)):
+def may_read_the_trail(user) -> None:
+    """The audit trail is open to DPOs, auditors and administrators."""
+    if not (user.is_superuser or has_role(user, Role.AUDITOR, Role.DPO)):
         raise PermissionDenied("The audit trail is open to DPOs and auditors.")
+
+
+# The page and its exports: the events the person may read, newest first.
+AUDIT_TRAIL = Listing(
+    AuditEventFilterSet,
+    lambda user: visible_events(user).order_by("-sequence"),
+    may_read=may_read_the_trail,
+)
+
+
+def event_list(request):
+    """The audit trail, scoped like everything else."""
     template = (
         "audit/_event_rows.html" if request.headers.get("HX-Request") else "audit/event_list.html"
     )
-    return list_page(request, template, AuditEventFilterSet, visible_events(request.user).order_by("-sequence"))
+    return AUDIT_TRAIL.page(request, template)

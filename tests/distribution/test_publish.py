@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.utils import timezone
 
 from agents import protocol
@@ -61,6 +62,46 @@ def test_an_estate_change_republishes_on_commit(
     )
     # Other regions are untouched.
     assert not ConfigBundle.objects.filter(region=estate.us_east).exists()
+
+
+def _rules(region):
+    return list(ResidencyRule.objects.filter(region=region).order_by("position"))
+
+
+def test_many_changes_in_one_transaction_publish_each_region_once(
+    estate, bundle_keys, django_capture_on_commit_callbacks
+):
+    """Each estate save has its own savepoint, released before the next one: the demo seed's
+    forty-odd saves once queued forty-odd publishes (each rebuilding the routing table)."""
+    with django_capture_on_commit_callbacks() as queued:
+        with transaction.atomic():
+            for region in (estate.eu_central, estate.us_east, estate.eu_central):
+                rule = _rules(region)[-1]
+                rule.contract_tag = f"tag-{region.slug}"
+                estate_object_save(instance=rule, by=estate.admin)
+    publishes = [c for c in queued if getattr(c, "on_commit_kind", "") == "publish-regions"]
+    assert len(publishes) == 1
+    assert publishes[0].pending_region_ids == {estate.eu_central.pk, estate.us_east.pk}
+
+
+def test_a_rolled_back_change_never_takes_a_later_change_with_it(
+    estate, bundle_keys, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    rule = _rules(estate.us_east)[-1]
+                    rule.contract_tag = "rolled-back"
+                    estate_object_save(instance=rule, by=estate.admin)
+                    raise RuntimeError("abandon the savepoint")
+            except RuntimeError:
+                pass
+            rule = _rules(estate.eu_central)[-1]
+            rule.contract_tag = "kept"
+            estate_object_save(instance=rule, by=estate.admin)
+    publishes = [c for c in queued if getattr(c, "on_commit_kind", "") == "publish-regions"]
+    assert [c.pending_region_ids for c in publishes] == [{estate.eu_central.pk}]
 
 
 def test_deliveries_go_to_agents_with_a_callback_and_supersede_older_ones(estate, bundle_keys):

@@ -2,47 +2,21 @@
 a withdrawal, a notice with its e-mail, accessibility (axe-core) and fresh screenshots."""
 
 import json
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from controlplane.notifications.models import EmailMode, Preference
 from controlplane.transfers import policy as p
 from controlplane.transfers import services
-from controlplane.transfers.models import Mechanism, Party, TransferRequest
-from controlplane.transfers.services import reference_mechanisms_sync
+from controlplane.transfers.models import Mechanism, TransferRequest
 from regions.models import Country, DataCategory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture
-def parties(estate):
-    reference_mechanisms_sync()
-    acme = Party.objects.create(
-        name="Acme GmbH", country=Country.objects.get(code="DE"), role="controller"
-    )
-    labeller = Party.objects.create(
-        name="Bangalore Labelling Pvt Ltd", country=Country.objects.get(code="IN"), role="processor"
-    )
-    Mechanism.objects.create(
-        kind=p.KIND_SCC,
-        key="scc-acme-bangalore",
-        name="SCCs Acme / Bangalore",
-        valid_from=date(2024, 1, 1),
-        exporter=acme,
-        importer=labeller,
-        module=2,
-        tia_on=timezone.localdate() - timedelta(days=20),
-        tia_outcome=p.TIA_NO_CONCERNS,
-    )
-    return acme, labeller
 
 
 @pytest.fixture
@@ -219,6 +193,8 @@ MAIN_PAGES = [
     ("ml-engineer", "/models/deployments/"),
     ("auditor", "/agents/"),
     ("auditor", "/regions/"),
+    ("auditor", "/routing/?q=japan"),
+    ("auditor", "/routing/endpoints/"),
     ("auditor", "/no-such-page/"),
 ]
 

@@ -1,39 +1,11 @@
 """In a real headless Chromium: a requester submits a transfer, a DPO finds it, reads, approves."""
 
-from datetime import date, timedelta
-
 import pytest
-from django.utils import timezone
 
-from controlplane.transfers import policy as p
-from controlplane.transfers.models import Mechanism, Party, TransferRequest
-from controlplane.transfers.services import reference_mechanisms_sync
+from controlplane.transfers.models import Party, TransferRequest
 from regions.models import Country
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def parties(estate):
-    reference_mechanisms_sync()
-    acme = Party.objects.create(
-        name="Acme GmbH", country=Country.objects.get(code="DE"), role="controller"
-    )
-    labeller = Party.objects.create(
-        name="Bangalore Labelling Pvt Ltd", country=Country.objects.get(code="IN"), role="processor"
-    )
-    Mechanism.objects.create(
-        kind=p.KIND_SCC,
-        key="scc-acme-bangalore",
-        name="SCCs Acme / Bangalore",
-        valid_from=date(2024, 1, 1),
-        exporter=acme,
-        importer=labeller,
-        module=2,
-        tia_on=timezone.localdate() - timedelta(days=20),
-        tia_outcome=p.TIA_NO_CONCERNS,
-    )
-    return acme, labeller
 
 
 def post_from_page(page, path):

@@ -5,9 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.test import override_settings
 
 from controlplane.distribution import services as distribution
 from controlplane.metrics import services
+from tests.conftest import seeded_once_per_module
 
 
 @pytest.fixture(autouse=True)
@@ -29,13 +31,23 @@ def catalogue(db):
     services.seed_catalogue()  # the migration seeds it; transactional tests flush it
 
 
-@pytest.fixture
-def registry(estate, catalogue, settings):
-    """The demo estate plus the demo model registry (approved versions in each region)."""
-    settings.BUNDLE_PUSH_ENABLED = False
+def _seed_registry():
     from controlplane.modelregistry import demo
 
-    demo.seed()
+    with override_settings(BUNDLE_PUSH_ENABLED=False):
+        demo.seed()
+
+
+_module_registry = seeded_once_per_module(_seed_registry)
+
+
+@pytest.fixture
+def registry(_module_estate, _module_registry, estate, catalogue, settings):
+    """The demo estate plus the demo model registry (approved versions in each region),
+    seeded once per module for plain tests."""
+    settings.BUNDLE_PUSH_ENABLED = False
+    if not _module_registry:
+        _seed_registry()
     return estate
 
 

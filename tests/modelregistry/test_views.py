@@ -340,3 +340,29 @@ def test_the_region_page_lists_its_models(reg, as_user):
     services.deployment_approve(approval=a, by=e.dpo_eu)
     html = as_user(e.dpo_eu).get(e.eu_central.get_absolute_url()).content.decode()
     assert 'data-testid="region-models"' in html and "fraud" in html
+
+
+def test_the_version_form_is_checked_live_by_its_own_rules(reg, as_user):
+    """Personal data "no" with categories chosen, and two artifacts for one region: said at
+    once (the form's own clean()), nothing registered, required fields not yet scolded."""
+    url = reverse("modelregistry:version_check", args=["fraud"])
+    data = {
+        "data_categories": ["user.financial"],
+        "artifacts": "eu-central s3://a/1\neu-central s3://b/1",
+    }
+    response = as_user(reg.estate.ml_engineer).post(url, data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('data-testid="error-contains_personal_data"') == 1
+    assert "held no personal data" in html
+    assert html.count('data-testid="error-artifacts"') == 1
+    assert "already has an artifact" in html
+    assert 'data-testid="error-version"' not in html  # required, but not reached yet
+    assert 'id="id_version-errors" hx-swap-oob="true"' in html  # its slot is emptied
+    assert not ModelVersion.objects.filter(model__name="fraud").exists()
+
+
+def test_only_ml_engineers_may_check_a_version_form(reg, as_user):
+    url = reverse("modelregistry:version_check", args=["fraud"])
+    assert as_user(reg.estate.dpo_eu).post(url, {}).status_code == 403
+    assert as_user(reg.estate.ml_engineer).get(url).status_code == 405

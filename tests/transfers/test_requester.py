@@ -99,3 +99,55 @@ def test_a_rejected_request_starts_a_new_one_with_its_answers(world, new_request
     assert "First try" in page and 'value="user.contact.email" checked' in page
     client.force_login(e.dpo_uk)
     assert client.get(f"/transfers/new/?from={tr.pk}").status_code in (403, 404)
+
+
+def _slots(html: str) -> dict[str, list[str]]:
+    """The live check's answer: each out-of-band error slot and the messages in it."""
+    import re
+
+    slots = {}
+    for slot, inner in re.findall(
+        r'<div class="field-errors" id="id_(\w+)-errors" hx-swap-oob="true">(.*?)</div>', html
+    ):
+        slots[slot] = re.findall(r'<p class="field-error"[^>]*>(.*?)</p>', inner)
+    return slots
+
+
+def test_the_live_check_says_the_submit_contradictions_and_saves_nothing(world, client):
+    """One rule, one place: the check answers the form's own clean(), not a copy of it."""
+    client.force_login(world.estate.requester)
+    past = (timezone.localdate() - timedelta(days=2)).isoformat()
+    data = _form(world, importer=world.acme.pk, requested_expiry=past)
+    check = client.post("/transfers/new/check/", data)
+    assert check.status_code == 200
+    slots = _slots(check.content.decode())
+    assert len(slots["importer"]) == 1 and "also the exporter" in slots["importer"][0]
+    assert len(slots["requested_expiry"]) == 1 and "in the past" in slots["requested_expiry"][0]
+    assert slots["purpose"] == [] and slots["data_subjects"] == []  # every slot is answered
+    submit = client.post("/transfers/new/", data).content.decode()
+    for messages in slots.values():
+        for message in messages:
+            assert message in submit
+    assert not TransferRequest.objects.exists()
+
+
+def test_the_live_check_keeps_quiet_about_what_is_not_filled_in_yet(world, client):
+    client.force_login(world.estate.requester)
+    started = {"exporter": world.acme.pk, "importer": world.acme.pk}
+    slots = _slots(client.post("/transfers/new/check/", started).content.decode())
+    assert "also the exporter" in slots["importer"][0]
+    quiet = {name: messages for name, messages in slots.items() if name != "importer"}
+    assert all(messages == [] for messages in quiet.values()), quiet
+    # Submitting the same says what is missing.
+    submit = client.post("/transfers/new/", started)
+    assert submit.status_code == 400
+    page = submit.content.decode()
+    assert 'data-testid="error-purpose"' in page
+    assert "Give a destination region or a destination country." in page
+
+
+def test_the_live_check_answers_posts_only(world, client):
+    client.force_login(world.estate.requester)
+    assert client.get("/transfers/new/check/").status_code == 405
+    client.logout()
+    assert client.post("/transfers/new/check/", {}).status_code == 302  # to the login page

@@ -2,10 +2,11 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
 
+from controlplane.api.filters import bad_filters
 from controlplane.reports import exports
+from controlplane.web.lists import BadFilters
 
 
 class ExportView(APIView):
@@ -16,11 +17,13 @@ class ExportView(APIView):
             OpenApiParameter("dataset", str, OpenApiParameter.PATH, enum=sorted(exports.DATASETS)),
             OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=sorted(exports.FORMATS)),
         ],
-        responses={200: OpenApiTypes.BINARY},
-        description="Streams every row the list would show with these filters, as CSV or JSON.",
+        responses={200: OpenApiTypes.BINARY, 400: OpenApiTypes.OBJECT},
+        description="Streams every row the list page would show with these filters (its "
+        "search `q`, its filters, its `ordering` and its default filters; all pages), as CSV "
+        "or JSON. A bad filter value answers 400 as the list API does.",
     )
     def get(self, request, dataset, fmt):
         try:
-            return exports.response(dataset, fmt, request.user, request.query_params)
-        except exports.ExportError as error:
-            raise ValidationError({"filters": str(error)}) from error
+            return exports.response(dataset, fmt, request, request.query_params)
+        except BadFilters as error:
+            raise bad_filters(error) from error

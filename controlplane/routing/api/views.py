@@ -9,11 +9,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.routing import RoutingInputError, resolve
+from controlplane.api.filters import bad_filters
 from controlplane.api.permissions import PeopleOnly
-from controlplane.permissions import restrict
 from controlplane.routing import exports, selectors, services
 from controlplane.routing.api.serializers import EndpointRoutingSerializer, ResolveQuerySerializer
-from regions.models import InferenceEndpoint
+from controlplane.routing.filtersets import EndpointFilterSet, UserJurisdictionFilterSet
+from controlplane.web.lists import BadFilters
 
 
 class SignedInPeople(BasePermission):
@@ -76,14 +77,30 @@ class TableView(APIView):
         description="Per user jurisdiction, the ordered endpoints with reasons and whether it "
         "is a gap; `countries` maps each country to its jurisdiction; `matrix` gives the legal "
         "footing of every (user jurisdiction, region) pair. People see the regions they may "
-        "view.",
-        responses={200: OpenApiTypes.OBJECT},
+        "view. The routing page's filters (`q`: a jurisdiction or one of its countries; `gap`) "
+        "narrow `jurisdictions`, `countries` and `matrix` to the same rows as the page.",
+        parameters=[
+            OpenApiParameter("q", str, description="A jurisdiction's code or name, or a country's."),
+            OpenApiParameter("gap", str, enum=["yes", "no"]),
+        ],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
     )
     def get(self, request):
         table, visible, body = _scoped_table(request)
+        rows = UserJurisdictionFilterSet.for_table(request, table, request.query_params)
+        if not rows.is_valid():
+            raise bad_filters(BadFilters(rows))
+        codes = rows.codes() if rows.narrows() else None
+
+        def shown(code):
+            return codes is None or code in codes
+
+        body["jurisdictions"] = {c: e for c, e in body["jurisdictions"].items() if shown(c)}
+        body["countries"] = {c: j for c, j in body["countries"].items() if shown(j)}
         body["matrix"] = {
             j: {s: c.as_dict() for s, c in row.items() if visible is None or s in visible}
             for j, row in sorted(table.cells.items())
+            if shown(j)
         }
         return Response(body)
 
@@ -122,15 +139,11 @@ class EndpointRoutingViewSet(
 
     permission_classes = [PeopleOnly]
     serializer_class = EndpointRoutingSerializer
+    filterset_class = EndpointFilterSet
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self):
-        return (
-            restrict(InferenceEndpoint.objects.all(), self.request.user, "view")
-            .select_related("region", "log_store")
-            .prefetch_related("input_categories", "served_models__model")
-            .order_by("region__slug", "name")
-        )
+        return selectors.endpoints(self.request.user)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
