@@ -27,9 +27,10 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from controlplane.transactions import once_on_commit
 from controlplane.transfers import policy as p
 
 log = logging.getLogger(__name__)
@@ -108,17 +109,17 @@ def forget() -> None:
 
 def changed(**kwargs) -> None:
     """Signal receiver: the register changed. This process forgets at once; every process
-    after the commit (a new generation)."""
+    after the commit (one new generation per transaction, however many rows it changed)."""
     forget()
+    once_on_commit("transfers-register-generation", lambda: lambda: _new_generation())
 
-    def new_generation():
-        forget()
-        try:
-            cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-        except Exception as exc:  # noqa: BLE001 - other processes catch up within MAX_AGE
-            log.error("register generation not changed (the change IS committed): %s", exc)
 
-    transaction.on_commit(new_generation)
+def _new_generation():
+    forget()
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+    except Exception as exc:  # noqa: BLE001 - other processes catch up within MAX_AGE
+        log.error("register generation not changed (the change IS committed): %s", exc)
 
 
 def connect_signals() -> None:

@@ -20,6 +20,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
+from controlplane.transactions import once_on_commit
+
 log = logging.getLogger(__name__)
 
 GENERATION_KEY = "web:panels:generation"
@@ -53,13 +55,15 @@ def kept_per_person(seconds: int, *, changed_by: tuple[str, ...]):
 
 
 def _changed(**kwargs) -> None:
-    def new_generation():
-        try:
-            cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-        except Exception as exc:  # noqa: BLE001 - the kept panels expire within their seconds
-            log.error("panels generation not changed (the change IS committed): %s", exc)
+    """One new panels generation per transaction, after its commit, however many rows."""
+    once_on_commit("web-panels-generation", lambda: lambda: _new_generation())
 
-    transaction.on_commit(new_generation)
+
+def _new_generation():
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+    except Exception as exc:  # noqa: BLE001 - the kept panels expire within their seconds
+        log.error("panels generation not changed (the change IS committed): %s", exc)
 
 
 def render_panels(providers, *args) -> list[Panel]:
