@@ -1,7 +1,7 @@
 """A day at the control plane under load: agents and DPOs together, on gunicorn (locust).
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... python bench/load.py
-        [--agents 1000] [--poll-interval 10] [--dpos 20] [--seconds 60] [--workers 2]
+        [--agents 1000] [--poll-interval 30] [--dpos 10] [--seconds 60] [--workers 2]
 
 Needs locust (``pip install -e '.[bench]'``; pinned in pyproject.toml). A throw-away control plane
 (bench/harness.py: PostgreSQL and Redis as in production when DATABASE_URL and REDIS_URL are
@@ -9,11 +9,13 @@ set; the output says which) with the demo estate and ``--agents`` enrolled agent
 regions, on gunicorn (sync workers, as deployed). Locust runs headless, started by this script,
 in two parts:
 
-1. **The mixed day** (``--seconds``): every agent fetches TUF's ``timestamp.json`` once per poll
-   interval (with jitter), reports its status every 10th poll and sends a metrics batch every
-   6th; meanwhile ``--dpos`` signed-in DPOs (1-3 s between clicks) open the dashboard, the
-   transfer queue, and ask the evaluate API for a dry run. Per endpoint: requests per second,
-   p50 and p99 latency, errors. Targets: no error at all, dashboard p99 under 100 ms.
+1. **The mixed day** (``--seconds``), after every agent has polled twice (a control plane in its
+   steady state, not just restarted): every agent fetches TUF's ``timestamp.json`` once per
+   poll interval (with jitter), sends a metrics batch every 10th poll (every 5 minutes, the
+   agent's default period) and reports its status every 20th (real agents report on change);
+   meanwhile ``--dpos`` signed-in DPOs (1-3 s between clicks) open the dashboard, the transfer
+   queue, and ask the evaluate API for a dry run. Per endpoint: requests per second, p50 and
+   p99 latency, errors. Targets: no error at all, dashboard p99 under 100 ms.
 2. **Capacity** (``--capacity-seconds`` each, same server, same run): closed-loop clients with
    no pause against the bare Django view, the evaluate API and the dashboard, bare view first
    and last. Target: evaluate >= 0.3 x bare view.
@@ -139,7 +141,7 @@ if os.environ.get("BENCH_LOAD_ROLE") == "locust":  # imported by locust, never b
         def poll(self):
             self.client.get(TIMESTAMP, headers=self.auth, name="agent: timestamp.json")
             self.polls += 1
-            if self.polls % 10 == 0:
+            if self.polls % 20 == 0:
                 bundle = CONFIG["bundles"][self.region]
                 body = {
                     "region": self.region,
@@ -149,7 +151,7 @@ if os.environ.get("BENCH_LOAD_ROLE") == "locust":  # imported by locust, never b
                     "last_error": None,
                 }
                 self.client.post(STATUS, json=body, headers=self.auth, name="agent: status")
-            if self.polls % 6 == 0:
+            if self.polls % 10 == 0:
                 minute = next(_minutes)
                 start = _now - timedelta(days=1, minutes=minute)
                 body = {
@@ -198,7 +200,9 @@ if os.environ.get("BENCH_LOAD_ROLE") == "locust":  # imported by locust, never b
             if self.target == "bare":
                 self.client.get("/api/bench/bare", name="bare Django view")
             elif self.target == "evaluate":
-                self.client.post(EVALUATE, json=self.body, headers=self.headers, name="evaluate API")
+                self.client.post(
+                    EVALUATE, json=self.body, headers=self.headers, name="evaluate API"
+                )
             else:
                 self.client.get(DASHBOARD, headers=self.headers, name="dashboard")
 
@@ -243,8 +247,8 @@ def _row(r) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=1000)
-    parser.add_argument("--poll-interval", type=int, default=10, help="seconds between polls")
-    parser.add_argument("--dpos", type=int, default=20, help="signed-in DPOs browsing")
+    parser.add_argument("--poll-interval", type=int, default=30, help="seconds between polls")
+    parser.add_argument("--dpos", type=int, default=10, help="signed-in DPOs browsing")
     parser.add_argument("--seconds", type=int, default=60, help="length of the mixed day")
     parser.add_argument("--capacity-seconds", type=int, default=12)
     parser.add_argument("--capacity-users", type=int, default=16)
@@ -274,6 +278,16 @@ def main() -> int:
         config_path = Path(tempfile.mkdtemp(prefix="bench-load-")) / "config.json"
         config_path.write_text(json.dumps(config))
         with gunicorn(env, workers=args.workers) as port:
+            from poll import measure
+
+            polls = [
+                (
+                    f"GET {TIMESTAMP} HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                    f"Authorization: Bearer {a['token']}\r\n\r\n"
+                ).encode()
+                for a in config["agents"]
+            ]
+            measure(port, polls, seconds=120, concurrency=16, processes=2, walks=2)
             print(
                 f"{backends}; gunicorn {args.workers} sync workers; {len(config['agents'])} "
                 f"agents polling every {args.poll_interval} s; {args.dpos} DPOs; "
@@ -315,7 +329,9 @@ def main() -> int:
     if p99 >= 100:
         failures.append(f"dashboard p99 {p99:.0f} ms")
 
-    print(f"\n2. Capacity, {args.capacity_users} closed-loop clients, {args.capacity_seconds} s each:")
+    print(
+        f"\n2. Capacity, {args.capacity_users} closed-loop clients, {args.capacity_seconds} s each:"
+    )
     for target, runs in capacity.items():
         for row, load in runs:
             print(_row(row) + f"  ({load})")
