@@ -183,7 +183,7 @@ def ensure_current(*, now=None) -> list[ConfigBundle]:
 TIMESTAMP_KEY = "distribution:tuf:timestamp"
 AGENTS_GENERATION_KEY = "distribution:agents:generation"
 _SHARED_READ_SECONDS = 1.0  # how stale this process's view of the shared cache may be
-_HEARTBEAT_WRITE_SECONDS = 1.0  # at most one heartbeat UPDATE per process per this
+_HEARTBEAT_WRITE_SECONDS = 1.0  # at most one heartbeat batch per process per this
 _MAX_IDENTITIES = 100_000
 
 
