@@ -111,7 +111,14 @@ def changed(**kwargs) -> None:
     """Signal receiver: the register changed. This process forgets at once; every process
     after the commit (one new generation per transaction, however many rows it changed)."""
     forget()
-    once_on_commit("transfers-register-generation", lambda: lambda: _new_generation())
+
+    def make():
+        def new_register_generation():
+            _new_generation()
+
+        return new_register_generation
+
+    once_on_commit("transfers-register-generation", make)
 
 
 def _new_generation():

@@ -56,7 +56,14 @@ def kept_per_person(seconds: int, *, changed_by: tuple[str, ...]):
 
 def _changed(**kwargs) -> None:
     """One new panels generation per transaction, after its commit, however many rows."""
-    once_on_commit("web-panels-generation", lambda: lambda: _new_generation())
+
+    def make():
+        def new_panels_generation():
+            _new_generation()
+
+        return new_panels_generation
+
+    once_on_commit("web-panels-generation", make)
 
 
 def _new_generation():

@@ -62,19 +62,3 @@ def test_dashboard_query_count_is_pinned(estate, client, who, tmp_path, settings
     client.force_login(getattr(estate, who))
     client.get("/")  # per-process caches (content types) filled
     assert _queries(client) == DASHBOARD_QUERIES[who]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_kept_panels_serve_a_person_until_something_they_show_changes(
-    estate, client, tmp_path, settings
-):
-    from guardian.shortcuts import assign_perm
-
-    settings.TUF_KEY_DIR = str(tmp_path / "no-keys")
-    distribution.agent_enroll(region=estate.eu_central, name="agent-first")
-    client.force_login(estate.dpo_eu)
-    client.get("/")  # computed and kept
-    assert _queries(client) == 5
-    assign_perm("regions.view_region", estate.dpo_eu, estate.us_east)  # a right: a new generation
-    assert _queries(client) == DASHBOARD_QUERIES["dpo_eu"]
-    assert _queries(client) == 5
