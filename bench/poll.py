@@ -133,8 +133,9 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--poll-interval", type=int, default=1, help="agents' poll interval (s)")
-    parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    # Short alternating rounds: a burst of load from elsewhere on the machine hits both paths.
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--clients", type=int, default=2, help="load generator processes")
     args = parser.parse_args()
