@@ -128,6 +128,7 @@ if os.environ.get("BENCH_LOAD_ROLE") == "locust":  # imported by locust, never b
         }
 
     class RegionalAgent(FastHttpUser):
+        fixed_count = len(CONFIG["agents"])  # locust shares users by weight otherwise
         wait_time = between(0.75 * INTERVAL, 1.25 * INTERVAL)
 
         def on_start(self):
@@ -163,6 +164,7 @@ if os.environ.get("BENCH_LOAD_ROLE") == "locust":  # imported by locust, never b
                 self.client.post(METRICS, json=body, headers=self.auth, name="agent: metrics")
 
     class DPO(FastHttpUser):
+        fixed_count = CONFIG["dpo_users"]
         wait_time = between(1, 3)
 
         def on_start(self):
@@ -274,7 +276,11 @@ def main() -> int:
             json.dumps(REGIONS),
             json.dumps(DPOS),
         )
-        config = {**json.loads(out.splitlines()[-1]), "poll_interval": args.poll_interval}
+        config = {
+            **json.loads(out.splitlines()[-1]),
+            "poll_interval": args.poll_interval,
+            "dpo_users": args.dpos,
+        }
         config_path = Path(tempfile.mkdtemp(prefix="bench-load-")) / "config.json"
         config_path.write_text(json.dumps(config))
         with gunicorn(env, workers=args.workers) as port:
