@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHECKOV := $(VENV)/checkov/bin/checkov
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install lint audit lock bench clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package exactly (what CI audits is what every install gets).
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	@touch $@
 
 # axe-core for the accessibility check of the browser tests (pinned in tests/e2e/package.json).
@@ -38,6 +39,19 @@ test: $(STAMP) $(AXE) $(CHECKOV)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+
+# Known vulnerabilities in the installed environment (pip-audit; see the script for what it
+# does where pip-audit's services are unreachable). CI runs it.
+audit: $(STAMP)
+	$(BIN)/python scripts/audit_dependencies.py
+
+# After adding or upgrading a dependency in pyproject.toml: install it, then pin what is installed.
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[test]'
+	@{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^#'; } > constraints.txt.new
+	@mv constraints.txt.new constraints.txt
+	@touch $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'

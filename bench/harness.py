@@ -64,6 +64,7 @@ def throwaway_control_plane(label: str):
         "DJANGO_SETTINGS_MODULE": "controlplane.settings",
         "DJANGO_DEBUG": "0",
         "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "AUDIT_CHAIN_KEY": "bench-only-audit-chain-key-0123456789abcdefghijklmnopqrstuv",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_HSTS_SECONDS": "0",
@@ -183,5 +184,6 @@ if os.environ.get("BENCH_WSGI") == "1":  # imported by gunicorn as `harness:appl
 
     # The real URLconf as it is, with the bare view in front.
     urlpatterns = [path(BARE_PATH.lstrip("/"), bare), *urls.urlpatterns]
-    handler403, handler404, handler500 = urls.handler403, urls.handler404, urls.handler500
+    handler400, handler403 = urls.handler400, urls.handler403
+    handler404, handler500 = urls.handler404, urls.handler500
     application = get_wsgi_application()

@@ -184,6 +184,7 @@ def main() -> int:
         "CONTROLPLANE_VAR_DIR": str(tmp),
         "DJANGO_DEBUG": "0",
         "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "AUDIT_CHAIN_KEY": "bench-only-audit-chain-key-0123456789abcdefghijklmnopqrstuv",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_HSTS_SECONDS": "0",

@@ -6,9 +6,11 @@ memory cache) let a newcomer run everything with nothing installed. Set
 See docs/configuration.md for every variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from controlplane.env import (
@@ -41,6 +43,27 @@ if not DEBUG and not ALLOWED_HOSTS:
     )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# The audit chain's HMAC key (controlplane/audit/keys.py): never in the database, so someone who
+# can write the audit table still cannot forge a link. Its own key, not SECRET_KEY, so rotating
+# SECRET_KEY leaves the trail verifiable. Keys retired by a rotation stay here for verification.
+AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY")
+if not AUDIT_CHAIN_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "AUDIT_CHAIN_KEY is not set. Set AUDIT_CHAIN_KEY (or AUDIT_CHAIN_KEY_FILE) to a long "
+            "random value kept outside the database, or DJANGO_DEBUG=1 for a development run."
+        )
+    AUDIT_CHAIN_KEY = "development-only-audit-chain-key-never-use-in-production-0123456789"
+AUDIT_CHAIN_RETIRED_KEYS = env_list("AUDIT_CHAIN_RETIRED_KEYS", [])
+for _name, _key in [("AUDIT_CHAIN_KEY", AUDIT_CHAIN_KEY)] + [
+    ("AUDIT_CHAIN_RETIRED_KEYS", key) for key in AUDIT_CHAIN_RETIRED_KEYS
+]:
+    if len(_key) < 32:
+        raise ImproperlyConfigured(f"{_name}: a key must be at least 32 characters long.")
+# The nightly verification's signed record of the head it verified: keep it where the database's
+# administrators cannot write (docs/configuration.md, "The audit trail").
+AUDIT_CHECKPOINT_FILE = env_str("AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoint.json"))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -51,11 +74,14 @@ INSTALLED_APPS = [
     "django.forms",
     "django_filters",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
     "controlplane.audit",
+    "controlplane.api",
     "controlplane.web",
     "regions",
     "controlplane.transfers",
@@ -69,16 +95,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "controlplane.web.middleware.RefuseNulMiddleware",
     "controlplane.web.middleware.LoginRequiredMiddleware",
     "controlplane.audit.context.ActingUserMiddleware",
     "controlplane.web.middleware.AuditorsReadOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a sign-in refused by the lockout into its answer (controlplane.web.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "controlplane.urls"
@@ -133,6 +163,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in of a locked-out user name and client, right password or not.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -145,6 +177,23 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 GUARDIAN_RAISE_403 = False
+
+# --- Sign-in lockout (django-axes): the login page and the API token endpoint alike ---
+# After LOGIN_FAILURE_LIMIT failures for one user name from one client address, that pair is
+# refused (429), right password or not, for LOGIN_LOCKOUT_MINUTES after the last failure.
+# Keyed on the pair, so a stranger cannot lock a DPO out from elsewhere by guessing.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "controlplane.web.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "controlplane.web.lockout.client_ip"
+# Behind this many reverse proxies, the client is the entry this far from the right of
+# X-Forwarded-For (0: the connection's own address, REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Sign-ins are in the audit trail (controlplane/audit/logins.py); axes keeps only its counters.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 ANONYMOUS_USER_NAME = None  # no guardian anonymous user: every page needs a login
 
 LANGUAGE_CODE = "en-gb"
@@ -183,21 +232,56 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content Security Policy (django-csp): scripts only from our own static files, never inline
+# (no inline <script>, no on...= attributes, no eval; htmx runs from static/). Inline styles
+# stay allowed: the server-side SVG charts carry their own <style>, and a style cannot run code.
+CONTENT_SECURITY_POLICY = {
+    # The agents' API serves JSON and TUF metadata to programs, never to a browser: its polls
+    # skip building the header.
+    "EXCLUDE_URL_PREFIXES": ["/api/v1/agent/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- REST API ---
 REST_FRAMEWORK = {
+    # The token class comes first: its WWW-Authenticate challenge makes an anonymous call a
+    # 401 (DRF answers 403 when the first class offers no challenge, as sessions do).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["controlplane.api.permissions.PeopleOnly"],
     "DEFAULT_FILTER_BACKENDS": ["controlplane.api.filters.ListFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "controlplane.api.pagination.Pagination",
+    # Size, depth, list length, NUL and number limits of every API body: controlplane/api/parsers.py
+    "DEFAULT_PARSER_CLASSES": [
+        "controlplane.api.parsers.JSONParser",
+        "controlplane.api.parsers.FormParser",
+        "controlplane.api.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "controlplane.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+}
+# People's API tokens (controlplane/api/tokens.py): stored as SHA-512 digests, expiring.
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30, minimum=1)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS),
+    "TOKEN_PREFIX": "cpt_",  # recognisable by secret scanners, like agents' sva_
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sovereignty control plane API",
@@ -352,6 +436,8 @@ LOGGING = {
     "loggers": {
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # django-axes logs every successful sign-in's counter reset at INFO.
+        "axes": {"level": "WARNING"},
     },
 }
 

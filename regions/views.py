@@ -1,6 +1,7 @@
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from controlplane.permissions import can, restrict
 from controlplane.web.lists import list_page
@@ -11,6 +12,7 @@ from regions.models import Region
 from regions.selectors import visible_iac_facts
 
 
+@require_safe
 def region_list(request):
     regions = (
         restrict(Region.objects.all(), request.user, "view")
@@ -26,6 +28,7 @@ def region_list(request):
     return list_page(request, "regions/region_list.html", RegionFilterSet, regions)
 
 
+@require_safe
 def region_detail(request, slug):
     region = get_object_or_404(
         restrict(Region.objects.select_related("jurisdiction", "country"), request.user, "view"),
@@ -65,6 +68,7 @@ def iac_zip_response(facts: list[iac.RegionFacts], filename: str) -> HttpRespons
     return response
 
 
+@require_safe
 def region_iac_file(request, slug, name):
     facts = visible_iac_facts(request.user, slug)
     if not facts:
@@ -72,6 +76,7 @@ def region_iac_file(request, slug, name):
     return iac_response(facts[0], name)
 
 
+@require_safe
 def region_iac_zip(request, slug):
     facts = visible_iac_facts(request.user, slug)
     if not facts:
@@ -79,6 +84,7 @@ def region_iac_zip(request, slug):
     return iac_zip_response(facts, f"{slug}-iac.zip")
 
 
+@require_safe
 def all_iac_zip(request):
     """Every region the person may view, in one zip."""
     return iac_zip_response(visible_iac_facts(request.user), "regions-iac.zip")

@@ -16,6 +16,12 @@ if [ -z "${SECRET_KEY:-}" ] && [ -z "${SECRET_KEY_FILE:-}" ]; then
   [ -s "$VAR/secret_key" ] || (umask 077; "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(50))' >"$VAR/secret_key")
   export SECRET_KEY_FILE="$VAR/secret_key"
 fi
+if [ -z "${AUDIT_CHAIN_KEY:-}" ] && [ -z "${AUDIT_CHAIN_KEY_FILE:-}" ]; then
+  # The audit chain's HMAC key: this checkout's own, kept beside the secret key, never in the
+  # database (docs/configuration.md, "The audit trail").
+  [ -s "$VAR/audit_chain_key" ] || (umask 077; "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(48))' >"$VAR/audit_chain_key")
+  export AUDIT_CHAIN_KEY_FILE="$VAR/audit_chain_key"
+fi
 export ALLOWED_HOSTS="${ALLOWED_HOSTS:-127.0.0.1,localhost}"
 # Plain http on the loopback: no HTTPS redirect, cookies without the Secure flag.
 export SECURE_SSL_REDIRECT="${SECURE_SSL_REDIRECT:-0}" SESSION_COOKIE_SECURE="${SESSION_COOKIE_SECURE:-0}"

@@ -5,6 +5,7 @@ machine, and FAIL when REQUIRE_SERVICES=1 (CI), so a missing service can never
 turn a red suite green.
 """
 
+import io
 import os
 import shutil
 from contextlib import contextmanager
@@ -76,31 +77,61 @@ def is_transactional(item) -> bool:
     return bool({"transactional_db", "live_server"} & set(item.fixturenames))
 
 
+class SharedSeed:
+    """The outer transaction that holds a module's shared seed; true while it is open."""
+
+    open_seeds: list["SharedSeed"] = []
+
+    def __init__(self, django_db_blocker):
+        from django.db import transaction
+
+        self._blocker = django_db_blocker
+        with django_db_blocker.unblock():
+            self._atomic = transaction.atomic()
+            self._atomic.__enter__()
+        self.open = True
+        SharedSeed.open_seeds.append(self)
+
+    def __bool__(self) -> bool:
+        return self.open
+
+    def close(self) -> None:
+        """Roll the seed back (idempotent; the innermost seed first)."""
+        from django.db import transaction
+
+        while self.open and SharedSeed.open_seeds:
+            seed = SharedSeed.open_seeds.pop()
+            with seed._blocker.unblock():
+                transaction.set_rollback(True)
+                seed._atomic.__exit__(None, None, None)
+            seed.open = False
+
+
 @contextmanager
 def kept_for_the_module(request, django_db_blocker):
-    """Data seeded once and shared by a module's tests, like Django's ``setUpTestData``.
+    """Data seeded once and shared by a module's plain tests, like Django's ``setUpTestData``.
 
-    The seed runs inside an outer transaction that lives as long as the module's tests;
-    each test's own transaction nests in it as a savepoint and rolls back to it, and the
-    outer one rolls back when the module ends. A test that commits for real (live server,
-    worker) cannot run inside it: it yields False, and the caller seeds per test instead.
-    pytest-django runs a module's committing tests after all plain ones, so one module's
-    shared seed never meets a committing test.
+    The seed runs inside an outer transaction; each test's own transaction nests in it as a
+    savepoint and rolls back to it. The outer one rolls back when the module ends, or as soon
+    as a test that commits for real (live server, worker) is about to run: pytest-django runs
+    those after every plain test, and they seed per test. Yields the ``SharedSeed``, false
+    when there is none.
     """
-    from django.db import transaction
-
     if is_transactional(request._pyfuncitem):
-        yield False
+        yield None
         return
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
+    seed = SharedSeed(django_db_blocker)
     try:
-        yield True
+        yield seed
     finally:
-        with django_db_blocker.unblock():
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+        seed.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A committing test never runs inside a module's shared seed."""
+    if SharedSeed.open_seeds and is_transactional(item):
+        SharedSeed.open_seeds[0].close()
 
 
 def _seed_estate():
@@ -129,6 +160,50 @@ def seeded_once_per_module(seed):
 _module_estate = seeded_once_per_module(_seed_estate)
 
 
+def _seed_full_demo():
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+
+@pytest.fixture(scope="module")
+def _module_full_demo(request, django_db_setup, django_db_blocker, tmp_path_factory):
+    """seed_demo once per module, with its files (TUF keys, agent configs) in a folder of the
+    module's own, kept in the settings while the module runs."""
+    from django.test import override_settings
+
+    from controlplane.distribution import keys
+
+    folder = tmp_path_factory.mktemp("demo")
+    with override_settings(
+        VAR_DIR=folder,
+        TUF_KEY_DIR=str(folder / "tuf-keys"),
+        TUF_ROOT_KEY_DIR=str(folder / "tuf-root-keys"),
+    ):
+        keys._cache.clear()
+        try:
+            with kept_for_the_module(request, django_db_blocker) as shared:
+                if shared:
+                    with django_db_blocker.unblock():
+                        _seed_full_demo()
+                yield shared
+        finally:
+            keys._cache.clear()
+
+
+@pytest.fixture
+def full_demo(_module_full_demo, reference_data):
+    """Every app's demo data (``manage.py seed_demo``): people and regions by name."""
+    from regions import demo
+    from regions.models import Region
+
+    if not _module_full_demo:
+        _seed_full_demo()
+    people = {u.username.replace("-", "_"): u for u in get_user_model().objects.all()}
+    regions = {r.slug.replace("-", "_"): r for r in Region.objects.all()}
+    return SimpleNamespace(**people, **regions, password=demo.DEMO_PASSWORD)
+
+
 @pytest.fixture
 def estate(_module_estate, request, reference_data):
     """The demo estate: five regions, their stores, keys, rules and one person per role.
@@ -138,8 +213,6 @@ def estate(_module_estate, request, reference_data):
     from regions import demo
     from regions.models import Region
 
-    if _module_estate and is_transactional(request.node):
-        raise RuntimeError("a committing test ran inside its module's shared estate")
     if not _module_estate:
         _seed_estate()
     User = get_user_model()
@@ -256,11 +329,21 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page. Anything the Content Security Policy blocks on it fails the test: every
+    browser test also checks that no page needs an inline script (issue 20.4)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    blocked = []
+    page.on(
+        "console",
+        lambda message: blocked.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
     yield page
     context.close()
+    assert not blocked, f"The Content Security Policy blocked: {blocked}"
 
 
 @pytest.fixture
@@ -290,3 +373,35 @@ def tuf_repository(db, settings, tmp_path):
     services.repository_init()
     yield conf.trusted_root_file().read_bytes()
     keys._cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoint_in_tmp(tmp_path):
+    """The nightly verification writes a checkpoint file: never the checkout's var/. (Not the
+    ``settings`` fixture: requested by an autouse fixture it would be torn down last, after
+    fixtures that still need the settings a test changed, e.g. a cache pointed at a dead Redis.)"""
+    from django.test import override_settings
+
+    with override_settings(AUDIT_CHECKPOINT_FILE=str(tmp_path / "audit-checkpoint.json")):
+        yield
+
+
+@pytest.fixture
+def tamper(db):
+    """``with tamper() as cursor:`` raw SQL on the audit table as its owner would run it, past
+    the append-only trigger (PostgreSQL skips user triggers for a replication session): what
+    an attacker with the database's keys can do, for tests that prove we find it."""
+    from contextlib import contextmanager
+
+    from django.db import connection, transaction
+
+    @contextmanager
+    def owner_cursor():
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            yield cursor
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+
+    return owner_cursor

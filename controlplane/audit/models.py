@@ -1,14 +1,18 @@
 """Append-only, hash-chained audit events.
 
-Each event's hash covers the previous event's hash and the event's canonical
-content, so altering or removing any row breaks every hash after it.
+Each event's hash is an HMAC (with a key the database does not hold, ``keys.py``) over the
+previous event's hash and the event's canonical content, so altering or removing any row
+breaks every link after it, and nobody without the key can forge new links. PostgreSQL itself
+refuses UPDATE and DELETE on the table (migration 0005); the newest events are anchored outside
+the database by the nightly checkpoint (``checkpoint.py``).
 """
 
-import hashlib
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+
+from controlplane.audit.keys import UnknownChainKey, link
 
 
 class AuditEventIsImmutable(Exception):
@@ -48,6 +52,9 @@ class AuditEvent(models.Model):
     # The slug of the region the event belongs to ("" for region-less events: mechanisms,
     # parties, people, reference data). Hashed when set, so scoping cannot be altered silently.
     region = models.CharField(max_length=50, blank=True, db_index=True, editable=False)
+    # The fingerprint of the key that signed the link ("": written before the chain was keyed,
+    # a plain SHA-256 link). Hashed when set.
+    key_id = models.CharField(max_length=16, blank=True, editable=False)
     previous_hash = models.CharField(max_length=64, unique=True, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
 
@@ -69,9 +76,11 @@ class AuditEvent(models.Model):
         raise AuditEventIsImmutable("Audit events cannot be deleted.")
 
     def canonical_content(self) -> bytes:
-        # "region" joins the hashed content only when set, so events recorded before the field
-        # existed keep their hashes.
+        # "region" and "key_id" join the hashed content only when set, so events recorded before
+        # the fields existed keep their hashes.
         extra = {"region": self.region} if self.region else {}
+        if self.key_id:
+            extra["key_id"] = self.key_id
         return canonical_event_bytes(
             **extra,
             sequence=self.sequence,
@@ -86,8 +95,12 @@ class AuditEvent(models.Model):
             data=self.data,
         )
 
-    def compute_hash(self) -> str:
-        return chain_hash(self.previous_hash, self.canonical_content())
+    def compute_hash(self) -> str | None:
+        """The hash this event must have; ``None`` when its key is not this installation's."""
+        try:
+            return link(self.key_id, self.previous_hash, self.canonical_content())
+        except UnknownChainKey:
+            return None
 
 
 class AuditChainHead(models.Model):
@@ -108,6 +121,3 @@ def canonical_event_bytes(**content) -> bytes:
         content, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     ).encode()
 
-
-def chain_hash(previous_hash: str, content: bytes) -> str:
-    return hashlib.sha256(previous_hash.encode() + b"\n" + content).hexdigest()

@@ -1,6 +1,7 @@
 """The one way to write to the audit trail."""
 
 import json
+import logging
 from datetime import time
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -9,8 +10,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from controlplane.audit.actors import Actor, actor_for
+from controlplane.audit.keys import current_key
 from controlplane.audit.models import AuditChainHead, AuditEvent
 from controlplane.audit.signals import event_recorded
+
+log = logging.getLogger(__name__)
 
 
 def _describe(obj) -> tuple[str, str, str]:
@@ -70,6 +74,7 @@ def record_event(
             object_repr=object_repr,
             data=normalised,
             region=region[:50],
+            key_id=current_key().key_id,
             previous_hash=head.last_hash,
         )
         event.hash = event.compute_hash()
@@ -101,6 +106,7 @@ def record_events(*, actor, events: list[dict]) -> list[AuditEvent]:
         previous = head.last_hash
         first = head.last_sequence - count + 1
         now = timezone.now()
+        key_id = current_key().key_id
         built = []
         for offset, item in enumerate(events):
             obj = item.get("obj")
@@ -119,6 +125,7 @@ def record_events(*, actor, events: list[dict]) -> list[AuditEvent]:
                 object_repr=object_repr,
                 data=json.loads(json.dumps(item.get("data") or {}, cls=DjangoJSONEncoder)),
                 region=region[:50],
+                key_id=key_id,
                 previous_hash=previous,
             )
             event.hash = event.compute_hash()
@@ -135,16 +142,65 @@ NIGHTLY_VERIFICATION = "audit.chain_verified"
 NIGHTLY_VERIFICATION_NOT_BEFORE = time(3, 0)
 
 
+def verify_trail(*, advance_checkpoint: bool, now=None):
+    """Verify the chain against the last checkpoint (``checkpoint.py``) and log the head it
+    reached; when intact and ``advance_checkpoint``, write that head as the new checkpoint.
+    Returns ``(verdict, previous checkpoint or None)``. A checkpoint that cannot be trusted is
+    a broken verdict, and is left in place as evidence."""
+    from controlplane.audit.checkpoint import (
+        Checkpoint,
+        CheckpointInvalid,
+        read_checkpoint,
+        write_checkpoint,
+    )
+    from controlplane.audit.selectors import ChainVerdict, verify_chain
+
+    now = now or timezone.now()
+    try:
+        previous = read_checkpoint()
+    except CheckpointInvalid as error:
+        verdict = ChainVerdict(False, 0, None, f"the checkpoint cannot be trusted: {error}")
+        log.error("Audit chain not verified: %s", verdict.problem)
+        return verdict, None
+    verdict = verify_chain(checkpoint=previous)
+    if not verdict.intact:
+        log.error(
+            "Audit chain broken at #%s: %s (%s events before it intact)",
+            verdict.first_broken_sequence,
+            verdict.problem,
+            verdict.events_checked,
+        )
+        return verdict, previous
+    # The log is the second anchor outside the database: ship it somewhere the database's
+    # administrators cannot write.
+    log.info(
+        "Audit chain intact: %s events, head #%s %s",
+        verdict.events_checked,
+        verdict.head_sequence,
+        verdict.head_hash or "(empty)",
+    )
+    if advance_checkpoint:
+        write_checkpoint(
+            Checkpoint(
+                sequence=verdict.head_sequence,
+                hash=verdict.head_hash,
+                keyed_from=verdict.keyed_from,
+                written_at=now.isoformat(),
+            )
+        )
+    return verdict, previous
+
+
 def nightly_verification(*, now=None):
-    """Verify the whole chain once a day (the first hourly tick from 03:00 UTC) and record the
-    verdict in the trail, which is also how the next ticks know it ran. Returns the verdict,
-    or ``None`` when it is not due."""
-    from controlplane.audit.selectors import daily_run_due, verify_chain
+    """Verify the whole chain once a day (the first hourly tick from 03:00 UTC), advance the
+    checkpoint, and record the verdict in the trail, which is also how the next ticks know it
+    ran. Returns the verdict, or ``None`` when it is not due."""
+    from controlplane.audit.selectors import daily_run_due
 
     now = now or timezone.now()
     if not daily_run_due(NIGHTLY_VERIFICATION, now=now, not_before=NIGHTLY_VERIFICATION_NOT_BEFORE):
         return None
-    verdict = verify_chain()
+    verdict, previous = verify_trail(advance_checkpoint=True, now=now)
     record_event(
         actor=Actor.system("audit"),
         action=NIGHTLY_VERIFICATION,
@@ -154,6 +210,9 @@ def nightly_verification(*, now=None):
             "events_checked": verdict.events_checked,
             "first_broken_sequence": verdict.first_broken_sequence,
             "problem": verdict.problem,
+            "head_sequence": verdict.head_sequence,
+            "head_hash": verdict.head_hash,
+            "checkpoint_before": previous.sequence if previous else None,
         },
     )
     return verdict

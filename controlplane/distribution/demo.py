@@ -1,22 +1,24 @@
 """Demo data for `manage.py seed_demo`: the TUF repository and its keys, two enrolled agents, first bundles.
 
-The agents' demo tokens are fixed (so `make run` can start them) and written with a config
-file per agent under ``var/agents/``. They are for the demo only.
+Each installation gets its own random agent tokens: made at enrolment, stored hashed like every
+agent token, and written (owner-only) to ``<var>/agents/<region>.token`` for `make run` to start
+the agents with. A later seed keeps a token that still opens its agent, and rotates one that
+does not (the file was lost, or the database is another installation's).
 """
 
-from django.conf import settings
-from django.db import transaction
+import os
+from pathlib import Path
 
-from controlplane.audit.actors import Actor
-from controlplane.audit.services import record_event
+from django.conf import settings
+
 from controlplane.distribution import conf, services
 from regions.agents import hash_token
 from regions.models import Agent, Region
 
 DEMO_AGENTS = [
-    # region, agent name, demo token (listen ports come from settings.DEMO_AGENT_PORTS)
-    ("eu-central", "eu-central-agent-1", "sva_demo-eu-central-token-for-local-runs-only"),
-    ("us-east", "us-east-agent-1", "sva_demo-us-east-token-for-local-runs-only"),
+    # region, agent name (listen ports come from settings.DEMO_AGENT_PORTS)
+    ("eu-central", "eu-central-agent-1"),
+    ("us-east", "us-east-agent-1"),
 ]
 
 
@@ -34,31 +36,29 @@ def seed() -> None:
         raise ValueError(
             f"DEMO_AGENT_PORTS names {len(ports)} ports; the demo has {len(DEMO_AGENTS)} agents."
         )
-    for (slug, name, token), port in zip(DEMO_AGENTS, ports, strict=False):
+    for (slug, name), port in zip(DEMO_AGENTS, ports, strict=False):
         region = Region.objects.filter(slug=slug).first()
         if region is None:
             continue
         callback_url = f"http://127.0.0.1:{port}"
+        token_file = out / f"{slug}.token"
         agent = Agent.objects.filter(region=region, name=name).first()
         if agent is None:
-            agent, _ = services.agent_enroll(
+            agent, token = services.agent_enroll(
                 region=region, name=name, callback_url=callback_url, poll_interval=10
             )
-        elif agent.callback_url != callback_url:  # this run listens elsewhere (audited)
-            agent.callback_url = callback_url
-            services.agent_update(agent=agent, by=None)
-        if agent.token_hash != hash_token(token) and agent.revoked_at is None:
-            with transaction.atomic():
-                Agent.objects.filter(pk=agent.pk).update(
-                    token_hash=hash_token(token), token_hint=token[:10]
-                )
-                record_event(
-                    actor=Actor.system("seed_demo"),
-                    action="agent.token_set",
-                    obj=agent,
-                    data={"why": "fixed demo token so make run can start the agent"},
-                )
-        (out / f"{slug}.token").write_text(token + "\n")
+        else:
+            if agent.callback_url != callback_url:  # this run listens elsewhere (audited)
+                agent.callback_url = callback_url
+                services.agent_update(agent=agent, by=None)
+            token = _token_that_opens(agent, token_file)
+            if token is None:
+                if agent.revoked_at is not None:  # revoked on purpose: not brought back
+                    for stale in (token_file, out / f"{slug}.toml"):
+                        stale.unlink(missing_ok=True)
+                    continue
+                token = services.agent_rotate_token(agent=agent, by=None)  # audited
+        _write_secret(token_file, token + "\n")
         (out / f"{slug}.toml").write_text(
             "\n".join(
                 [
@@ -76,3 +76,19 @@ def seed() -> None:
         )
     for region in Region.objects.all():
         services.publish_region(region=region, reason="demo seed")
+
+
+def _token_that_opens(agent, token_file: Path) -> str | None:
+    try:
+        token = token_file.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return token if token and hash_token(token) == agent.token_hash else None
+
+
+def _write_secret(path: Path, text: str) -> None:
+    """Readable by this user only, from the first byte."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text)
+    os.chmod(path, 0o600)  # a file that existed keeps its mode through O_TRUNC

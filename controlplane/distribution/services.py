@@ -635,6 +635,7 @@ def agent_report_status(*, principal: AgentPrincipal, data: dict, now=None) -> A
             .get(pk=principal.id)
         )
         before = (agent.applied_version, agent.applied_digest, agent.last_error_code)
+        software_before = agent.software_version
         agent.applied_version = data.get("applied_version")
         agent.applied_digest = data.get("applied_digest") or ""
         agent.software_version = (data.get("agent_version") or "")[:40]
@@ -656,10 +657,20 @@ def agent_report_status(*, principal: AgentPrincipal, data: dict, now=None) -> A
         )
         agent.save()
         after = (agent.applied_version, agent.applied_digest, agent.last_error_code)
+        agent_actor = Actor("agent", str(agent.pk), str(agent))
+        if agent.software_version != software_before:
+            # What enforces the region's state changed: an upgrade, a downgrade, or another
+            # program reporting with the agent's token.
+            record_event(
+                actor=agent_actor,
+                action="agent.software_changed",
+                obj=agent,
+                data={"from": software_before, "to": agent.software_version},
+            )
         if after != before:
             action = "agent.refused_bundle" if agent.last_error_code else "agent.applied_bundle"
             record_event(
-                actor=Actor("agent", str(agent.pk), str(agent)),
+                actor=agent_actor,
                 action=action,
                 obj=agent,
                 data={

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from controlplane.distribution import selectors, services
 from controlplane.distribution.filtersets import AgentFilterSet
@@ -19,6 +19,7 @@ def _may_manage(user) -> bool:
     return user.has_perm("regions.add_agent")
 
 
+@require_safe
 def agent_list(request):
     visible = restrict(Agent.objects.all(), request.user, "view")
     agents = selectors.agents_with_drift(visible)
@@ -46,6 +47,7 @@ def agent_list(request):
     )
 
 
+@require_safe
 def agent_detail(request, pk):
     agent = get_object_or_404(restrict(Agent.objects.select_related("region"), request.user), pk=pk)
     live = selectors.agents_with_drift(Agent.objects.filter(pk=agent.pk))
@@ -68,6 +70,7 @@ def _token_page(request, agent, token, verb):
     )
 
 
+@require_http_methods(["GET", "POST"])
 def agent_enroll(request):
     if not _may_manage(request.user):
         raise PermissionDenied("You may not enroll agents.")

@@ -283,8 +283,12 @@ def check_batch(
         checked.key = key
     _period(data, checked, now=now, retention=retention)
     suppressed = data.get("suppressed", 0)
-    if not (isinstance(suppressed, int) and not isinstance(suppressed, bool) and suppressed >= 0):
-        checked.refuse("suppressed", "invalid_count", "A non-negative integer.")
+    if not (
+        isinstance(suppressed, int)
+        and not isinstance(suppressed, bool)
+        and 0 <= suppressed <= MAX_COUNT  # the column holds 32 bits
+    ):
+        checked.refuse("suppressed", "invalid_count", f"A whole number from 0 to {MAX_COUNT}.")
     else:
         checked.suppressed = suppressed
     items = data.get("items")

@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from controlplane.metrics import charts, selectors
 from controlplane.metrics.catalogue import SEED
@@ -39,6 +40,7 @@ def may_read_refusals(user) -> bool:
     return sees_every_region(user) or has_role(user, Role.DPO)
 
 
+@require_safe
 def index(request):
     regions = restrict(Region.objects.select_related("jurisdiction"), request.user, "view")
     versions = selectors.model_versions_with_points(regions)
@@ -54,6 +56,7 @@ def index(request):
     )
 
 
+@require_safe
 def region_metrics(request, slug):
     region = get_object_or_404(
         restrict(Region.objects.select_related("jurisdiction"), request.user, "view"), slug=slug
@@ -76,6 +79,7 @@ def region_metrics(request, slug):
     )
 
 
+@require_safe
 def version_metrics(request, version):
     regions = list(restrict(Region.objects.all(), request.user, "view"))
     range_name, since = _range(request)
@@ -107,6 +111,7 @@ def version_metrics(request, version):
     )
 
 
+@require_safe
 def refusals(request):
     if not may_read_refusals(request.user):
         raise PermissionDenied("The refusal log is for DPOs and auditors.")

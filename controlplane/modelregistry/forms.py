@@ -74,6 +74,8 @@ class VersionForm(forms.Form):
             value = json.loads(raw)
         except ValueError as error:
             raise ValidationError(f"Not valid JSON: {error}") from None
+        except RecursionError:
+            raise ValidationError("Not valid JSON: nested too deeply.") from None
         if not isinstance(value, dict):
             raise ValidationError("Give a JSON object of name -> number.")
         return value

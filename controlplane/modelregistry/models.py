@@ -6,6 +6,7 @@ A version is immutable once any region approved it (``frozen_at`` is set by the 
 the artifact in another region is not a change: the digest pins the content.
 """
 
+import math
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -67,6 +68,16 @@ class MLModel(models.Model):
     def clean(self):
         if self.name in RESERVED_NAMES:
             raise ValidationError({"name": f"{self.name!r} is reserved by the registry's pages."})
+
+
+def finite_number(value) -> bool:
+    """A JSON number PostgreSQL's jsonb stores: not a bool, not NaN, not infinite, not huge."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        return False
 
 
 class ModelVersionQuerySet(models.QuerySet):
@@ -206,13 +217,12 @@ class ModelVersion(models.Model):
                 seen.add(step.pk)
                 step = step.base_version
         if not isinstance(self.metrics, dict) or not all(
-            isinstance(k, str)
-            and isinstance(v, int | float)
-            and not isinstance(v, bool)
-            and len(k) <= 60
+            isinstance(k, str) and finite_number(v) and len(k) <= 60
             for k, v in self.metrics.items()
         ):
-            errors["metrics"] = 'Metrics are an object of name -> number, e.g. {"auc": 0.91}.'
+            errors["metrics"] = (
+                'Metrics are an object of name -> finite number, e.g. {"auc": 0.91}.'
+            )
         if errors:
             raise ValidationError(errors)
 

@@ -368,6 +368,13 @@ def _locked(approval: DeploymentApproval) -> DeploymentApproval:
     )
 
 
+def ensure_may_decide(*, approval: DeploymentApproval, by) -> None:
+    """Raise NotAllowed unless ``by`` may decide ``approval``; views call it before they read
+    the decision, so a person without the right learns that, not what the form lacks."""
+    ensure_may_change(by)
+    _check_decider(approval, by)
+
+
 def _check_decider(approval: DeploymentApproval, by) -> None:
     if not can(by, "approve_deployments", approval.region):
         raise NotAllowed(

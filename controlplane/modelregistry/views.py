@@ -4,10 +4,10 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from controlplane.decisions import conditions_of
-from controlplane.errors import DomainError
+from controlplane.errors import DomainError, NotAllowed
 from controlplane.modelregistry import forms, lists, selectors, services
 from controlplane.modelregistry.filtersets import MLModelFilterSet
 from controlplane.modelregistry.models import (
@@ -36,6 +36,7 @@ def _version(name: str, version: str) -> ModelVersion:
         raise Http404("No such model version.") from None
 
 
+@require_safe
 def index(request):
     found = run_list(request, MLModelFilterSet, MLModel.objects.order_by("name"))
     matrix = selectors.models_by_regions(request.user, models=found.rows)
@@ -55,6 +56,7 @@ def index(request):
     )
 
 
+@require_http_methods(["GET", "POST"])
 def model_create(request):
     if not services.may_register(request.user):
         raise PermissionDenied("Only ML engineers register models.")
@@ -70,6 +72,7 @@ def model_create(request):
     return render(request, "modelregistry/model_form.html", {"form": form})
 
 
+@require_safe
 def model_detail(request, name):
     model = get_object_or_404(MLModel, name=name)
     return render(
@@ -90,6 +93,7 @@ def _registering(request, name) -> MLModel:
     return model
 
 
+@require_http_methods(["GET", "POST"])
 def version_create(request, name):
     model = _registering(request, name)
     form = forms.VersionForm(request.POST or None)
@@ -111,6 +115,7 @@ def version_check(request, name):
     return check_as_typed(request, forms.VersionForm(request.POST))
 
 
+@require_safe
 def version_detail(request, name, version):
     mv = _version(name, version)
     return render(
@@ -127,6 +132,7 @@ def version_detail(request, name, version):
     )
 
 
+@require_safe
 def version_lineage(request, name, version):
     mv = _version(name, version)
     chain, broken = selectors.lineage_chain(mv)
@@ -139,6 +145,8 @@ def version_lineage(request, name, version):
 
 @require_POST
 def deployment_request(request, name, version):
+    if not services.may_register(request.user):
+        raise PermissionDenied("Only ML engineers request deployments.")
     mv = _version(name, version)
     form = forms.RequestForm(request.POST, user=request.user)
     if not form.is_valid():
@@ -160,6 +168,7 @@ def deployment_request(request, name, version):
     return redirect(approval)
 
 
+@require_safe
 def deployment_queue(request):
     return lists.DEPLOYMENT_QUEUE.page(
         request,
@@ -203,6 +212,7 @@ def _approval(request, pk):
         raise Http404("No such deployment request.") from None
 
 
+@require_safe
 def deployment_detail(request, pk):
     return _page(request, _approval(request, pk))
 
@@ -210,6 +220,10 @@ def deployment_detail(request, pk):
 @require_POST
 def deployment_decide(request, pk):
     approval = _approval(request, pk)
+    try:
+        services.ensure_may_decide(approval=approval, by=request.user)
+    except NotAllowed as error:
+        raise PermissionDenied(str(error)) from error
     live = services.check_deployment(version=approval.version, region=approval.region)
     form = forms.DecisionForm(request.POST, conditions=conditions_of(live.findings))
     if not form.is_valid():

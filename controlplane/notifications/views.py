@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from controlplane.notifications import services
 from controlplane.notifications.filtersets import NoticeFilterSet
@@ -12,6 +12,7 @@ from controlplane.notifications.registry import KINDS
 from controlplane.web.lists import list_page
 
 
+@require_safe
 def inbox(request):
     pref = services.preference_of(request.user)
     form = PreferenceForm(
@@ -47,6 +48,7 @@ def open_notice(request, pk):
     return redirect(notice.get_absolute_url())
 
 
+@require_http_methods(["GET", "POST"])
 def preferences(request):
     form = PreferenceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from controlplane.errors import DomainError, NotAllowed
 from controlplane.permissions import regions_for
@@ -23,6 +23,7 @@ def _report(request, pk) -> Report:
         raise Http404("No such report.") from None
 
 
+@require_http_methods(["GET", "POST"])
 def index(request):
     may_request = services.may_request(request.user)
     form = None
@@ -62,6 +63,7 @@ def index(request):
     )
 
 
+@require_safe
 def row(request, pk):
     """One report's row: HTMX polls it while the report is being generated."""
     report = _report(request, pk)
@@ -76,6 +78,7 @@ def row(request, pk):
     )
 
 
+@require_safe
 def detail(request, pk):
     report = _report(request, pk)
     return render(
@@ -89,6 +92,7 @@ def detail(request, pk):
     )
 
 
+@require_safe
 def download(request, pk):
     if not selectors.may_download(request.user):
         raise PermissionDenied("Downloading reports needs the auditor or DPO role.")
@@ -119,6 +123,7 @@ def delete(request, pk):
     return redirect("reports:index")
 
 
+@require_safe
 def export(request, dataset, fmt):
     """A list page's rows as CSV or JSON, with the page's filters, streamed; a filter value
     the page refuses answers 400 with the page's sentence."""

@@ -1,6 +1,7 @@
 """The routing matrix page: user jurisdictions x regions, the reason in each cell."""
 
 from django.shortcuts import render
+from django.views.decorators.http import require_http_methods, require_safe
 
 from controlplane.routing import selectors
 from controlplane.routing.filtersets import EndpointFilterSet, UserJurisdictionFilterSet
@@ -37,6 +38,7 @@ def _rows(table, regions, codes=None):
     return sorted(groups.values(), key=lambda g: (len(g["jurisdictions"]) > 3, g["jurisdictions"]))
 
 
+@require_safe
 def matrix(request):
     table = selectors.routing_table()
     visible = selectors.visible_region_slugs(request.user)
@@ -69,6 +71,7 @@ def matrix(request):
     )
 
 
+@require_safe
 def endpoints(request):
     """The inference endpoints of the person's regions, with what routing knows of each."""
     return list_page(
@@ -114,6 +117,7 @@ def _visible_impact(user, impact) -> dict:
     return data
 
 
+@require_http_methods(["GET", "POST"])
 def drill(request, pk):
     """``GET``: the form. ``POST action=simulate``: the impact, changing nothing, and a
     confirmation that repeats it. ``POST action=end``: end it, exactly as confirmed."""

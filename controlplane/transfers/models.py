@@ -553,8 +553,9 @@ class TransferRecord(models.Model):
         max_length=100,
         null=True,
         blank=True,
-        unique=True,
         validators=[RegexValidator(r"^[A-Za-z0-9._:-]+$")],
+        help_text="Unique within the source region: a retry stores once, and one region's key "
+        "never finds another region's record.",
     )
     violation = models.BooleanField(default=False, db_index=True)
     violation_reason = models.TextField(blank=True)
@@ -565,6 +566,11 @@ class TransferRecord(models.Model):
 
     class Meta:
         ordering = ["-executed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_region", "idempotency_key"], name="unique_record_key_per_region"
+            )
+        ]
 
     def __str__(self):
         return f"record {self.pk} ({self.source_region_id} -> {self.destination_country_id})"

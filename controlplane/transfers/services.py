@@ -46,7 +46,7 @@ from controlplane.transfers.models import (
     TransferStatus,
 )
 from controlplane.transfers.selectors import covering_requests, mechanism_set, today
-from regions.models import Country, Jurisdiction, Region
+from regions.models import Country, DataCategory, Jurisdiction, Region
 
 SYSTEM = Actor.system("transfers")
 EXPIRY_WARNING_DAYS = 30
@@ -750,7 +750,15 @@ def reevaluate_dependents(*, mechanism: Mechanism, by, on: date | None = None, r
             tr.evaluated_at = now  # one moment for the whole batch
             changed.append(tr)
             if tr.status == TransferStatus.SUBMITTED:
+                # A request awaiting its DPO: the findings they will decide on changed.
                 outcome["refreshed"].append(tr)
+                events.append(
+                    {
+                        "action": "transfer.reevaluated",
+                        "obj": tr,
+                        "data": {"after": mechanism.key, "pending": True, **_decision_summary(tr)},
+                    }
+                )
                 continue
             # A basis that needs a condition nobody confirmed for this transfer is not one yet:
             # the transfer waits, suspended, for a DPO to reinstate it and confirm.
@@ -1025,11 +1033,23 @@ def transfer_record_create(
         ensure_may_change(by)
         if not can(by, "view", source_region):
             raise NotAllowed(f"You have no access to {source_region.slug}.")
-    if idempotency_key:
-        existing = TransferRecord.objects.filter(idempotency_key=idempotency_key).first()
+    if idempotency_key:  # a key finds only its own region's record
+        existing = TransferRecord.objects.filter(
+            source_region=source_region, idempotency_key=idempotency_key
+        ).first()
         if existing is not None:
             return existing
+    if request is not None and request.source_region_id != source_region.pk:
+        raise DomainError(
+            f"{request} is not a request of {source_region.slug}; a record names a request of "
+            "its own source region.",
+            code="request_region",
+        )
     keys = sorted({getattr(c, "key", c) for c in categories})
+    known = set(DataCategory.objects.filter(key__in=keys).values_list("key", flat=True))
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        raise ValidationError({"categories": f"Unknown data categories: {', '.join(unknown)}."})
     on = timezone.localdate(executed_at) if timezone.is_aware(executed_at) else executed_at.date()
     covering = covering_requests(
         categories=keys,

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from controlplane.decisions import conditions_of
 from controlplane.errors import ConflictError, DomainError, NotAllowed
@@ -37,6 +37,7 @@ def _error_text(error) -> str:
     return str(error)
 
 
+@require_safe
 def queue(request):
     user = request.user
     if not (sees_every_region(user) or regions_for(user, "approve_transfers").exists()):
@@ -44,6 +45,7 @@ def queue(request):
     return lists.REGISTER.page(request, "transfers/queue.html")
 
 
+@require_safe
 def mine(request):
     return list_page(
         request,
@@ -99,6 +101,7 @@ def _own(request, pk) -> TransferRequest:
     return tr
 
 
+@require_http_methods(["GET", "POST"])
 def create(request):
     copied_from = None
     initial = None
@@ -133,6 +136,7 @@ def create(request):
     )
 
 
+@require_http_methods(["GET", "POST"])
 def edit(request, pk):
     tr = _own(request, pk)
     if tr.status != TransferStatus.DRAFT:
@@ -200,6 +204,7 @@ def _run_then(request, tr, action, success, *, after):
     return redirect(after)
 
 
+@require_safe
 def detail(request, pk):
     try:
         tr = selectors.request_for_page(request.user, pk)
@@ -305,7 +310,7 @@ def _run(request, tr, action, success):
 
 @require_POST
 def submit(request, pk):
-    tr = get_object_or_404(TransferRequest, pk=pk, requested_by=request.user.pk)
+    tr = _own(request, pk)
     return _run(
         request,
         tr,
@@ -388,11 +393,18 @@ def reinstate(request, pk):
     )
 
 
+@require_safe
 def mechanisms(request):
     return lists.MECHANISMS.page(request, "transfers/mechanism_list.html")
 
 
-def mechanism_detail(request, pk, end_form=None, status=200):
+@require_safe
+def mechanism_detail(request, pk):
+    return _mechanism_page(request, pk)
+
+
+def _mechanism_page(request, pk, end_form=None, status=200):
+    """The mechanism page; the end form's second step shows it again with its errors."""
     m = get_object_or_404(Mechanism.objects.with_relations(), pk=pk)
     return render(
         request,
@@ -420,7 +432,7 @@ def mechanism_end(request, pk):
         )
     form = MechanismEndForm(request.POST)
     if not form.is_valid():
-        return mechanism_detail(request, pk, end_form=form, status=400)
+        return _mechanism_page(request, pk, end_form=form, status=400)
     data = form.cleaned_data
     if not data["confirm"]:
         try:
@@ -432,7 +444,7 @@ def mechanism_end(request, pk):
         except ValidationError as error:
             for field, errors in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
-            return mechanism_detail(request, pk, end_form=form, status=400)
+            return _mechanism_page(request, pk, end_form=form, status=400)
         preview = services.mechanism_end_preview(
             mechanism=m, status=data["status"], ends_on=data["ends_on"]
         )
@@ -471,5 +483,6 @@ def mechanism_end(request, pk):
     return redirect(m)
 
 
+@require_safe
 def records(request):
     return lists.TRANSFER_LOG.page(request, "transfers/record_list.html")

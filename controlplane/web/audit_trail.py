@@ -7,6 +7,7 @@ permission choke point, which knows regions.
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.views.decorators.http import require_safe
 
 from controlplane.audit.models import AuditEvent
 from controlplane.permissions import Role, has_role, regions_for, sees_every_region
@@ -53,6 +54,7 @@ AUDIT_TRAIL = Listing(
 )
 
 
+@require_safe
 def event_list(request):
     """The audit trail, scoped like everything else."""
     template = (

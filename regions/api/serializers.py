@@ -36,7 +36,7 @@ class CountrySerializer(serializers.ModelSerializer):
 
 
 class DataCategorySerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
 
     class Meta:
         model = DataCategory

@@ -1,6 +1,6 @@
-from django.urls import path
-from rest_framework.routers import DefaultRouter
+from django.urls import path, re_path
 
+from controlplane.api.routers import DefaultRouter
 from regions.api import views
 
 router = DefaultRouter(trailing_slash=True)
@@ -15,5 +15,12 @@ router.register("data-categories", views.DataCategoryViewSet, basename="datacate
 
 urlpatterns = [
     path("regions/iac.zip", views.AllRegionsIacZip.as_view(), name="regions-iac-zip"),
+    # One file by its own name, as docs/infrastructure.md gives it: no trailing slash (the
+    # router's route ends in one).
+    re_path(
+        r"^regions/(?P<slug>[-a-zA-Z0-9_]+)/iac/(?P<name>[A-Za-z0-9_./-]*[A-Za-z0-9_-])$",
+        views.RegionIacFileByName.as_view({"get": "iac_file"}),
+        name="region-iac-file-named",
+    ),
     *router.urls,
 ]

@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from controlplane.audit.actors import Actor
 from controlplane.audit.models import AuditEvent, AuditEventIsImmutable
@@ -47,10 +47,10 @@ def test_orm_cannot_update_or_delete_events():
 
 
 @pytest.mark.django_db
-def test_raw_sql_tampering_is_found_and_named():
+def test_raw_sql_tampering_is_found_and_named(tamper):
     _append(6)
     victim = AuditEvent.objects.get(sequence=4)
-    with connection.cursor() as cursor:
+    with tamper() as cursor:
         cursor.execute(
             f"UPDATE {AuditEvent._meta.db_table} SET data = %s WHERE id = %s",
             ['{"i": 999, "when": "2026-11-25"}', victim.pk],
@@ -62,9 +62,9 @@ def test_raw_sql_tampering_is_found_and_named():
 
 
 @pytest.mark.django_db
-def test_a_deleted_event_is_found():
+def test_a_deleted_event_is_found(tamper):
     _append(4)
-    with connection.cursor() as cursor:
+    with tamper() as cursor:
         cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE sequence = 2")
     verdict = verify_chain()
     assert not verdict.intact and verdict.first_broken_sequence == 3

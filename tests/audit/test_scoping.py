@@ -19,7 +19,7 @@ def _rows(client, query):
     return client.get(f"/audit/?{query}").content.decode()
 
 
-def test_events_carry_the_region_of_their_object_and_it_is_hashed(estate, eu_store):
+def test_events_carry_the_region_of_their_object_and_it_is_hashed(estate, eu_store, tamper):
     event = record_event(actor=Actor.system("t"), action="datastore.checked", obj=eu_store)
     assert event.region == "eu-central"
     assert record_event(actor=Actor.system("t"), action="x.y", obj=estate.us_east).region == (
@@ -27,9 +27,7 @@ def test_events_carry_the_region_of_their_object_and_it_is_hashed(estate, eu_sto
     )
     assert record_event(actor=Actor.system("t"), action="x.z").region == ""
     assert verify_chain().intact
-    from django.db import connection
-
-    with connection.cursor() as cursor:
+    with tamper() as cursor:
         cursor.execute("UPDATE audit_auditevent SET region = 'uk-south' WHERE id = %s", [event.pk])
     assert not verify_chain().intact
 

@@ -251,6 +251,26 @@ def test_status_report_records_applied_state_and_drift(
     assert AuditEvent.objects.filter(action__startswith="agent.re").count() == 1
 
 
+def test_a_change_of_agent_software_is_audited_once(client, enrolled, estate):
+    agent, token = enrolled
+    report = {
+        "region": "eu-central",
+        "applied_version": 1,
+        "applied_digest": _digest(estate.eu_central),
+        "agent_version": "0.1.0",
+        "last_error": None,
+    }
+    for version in ["0.1.0", "0.1.0", "0.2.0", "0.2.0"]:
+        response = client.post(
+            STATUS, {**report, "agent_version": version}, content_type="application/json",
+            **auth(token),
+        )
+        assert response.status_code == 200
+    changes = AuditEvent.objects.filter(action="agent.software_changed").order_by("sequence")
+    assert [e.data for e in changes] == [{"from": "", "to": "0.1.0"}, {"from": "0.1.0", "to": "0.2.0"}]
+    assert {e.actor_kind for e in changes} == {"agent"} and changes[0].region == "eu-central"
+
+
 def test_status_report_is_validated(client, enrolled):
     agent, token = enrolled
     bad = {"applied_version": "three", "applied_digest": "md5:abc"}

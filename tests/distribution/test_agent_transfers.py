@@ -78,7 +78,11 @@ def test_agent_reports_executed_transfers_into_the_register(client, approved, es
         "executed_at": "2026-03-02T10:00:00Z",
         "idempotency_key": "eu-1:batch-1",
     }
-    outside = {**record, "categories": ["user.health"], "idempotency_key": "eu-1:batch-2"}
+    outside = {
+        **record,
+        "categories": ["user.health_and_medical"],  # a real key the request does not cover
+        "idempotency_key": "eu-1:batch-2",
+    }
     response = _post(client, token, [record, outside])
     assert response.status_code == 201, response.content
     covered, violation = response.json()["records"]
@@ -108,3 +112,81 @@ def test_transfer_reports_are_strict(client, estate, bundle_keys):
     assert smuggled.status_code == 400
     assert "personal data" in str(smuggled.json()) and "importer_name" in str(smuggled.json())
     assert TransferRecord.objects.count() == 0
+
+
+# --- One region's agent never reaches another region's records (issue 20) -----------------
+
+
+def _record(**overrides):
+    return {
+        "destination_country": "US",
+        "categories": ["user.contact.email"],
+        "volume": 5,
+        "executed_at": "2026-03-02T10:00:00Z",
+        **overrides,
+    }
+
+
+def test_an_idempotency_key_finds_only_the_agents_own_regions_record(client, approved, estate):
+    """The us-east agent that guesses eu-central's key gets a record of its own, not eu-central's
+    (before: eu-central's record id, its violation flag and reason came back)."""
+    _, eu_token = services.agent_enroll(region=estate.eu_central, name="eu-1")
+    _, us_token = services.agent_enroll(region=estate.us_east, name="us-1")
+    eu = _post(client, eu_token, [_record(idempotency_key="batch-1")]).json()["records"][0]
+    us = _post(client, us_token, [_record(idempotency_key="batch-1", destination_country="DE")])
+    assert us.status_code == 201, us.content
+    answer = us.json()["records"][0]
+    assert answer["id"] != eu["id"]
+    mine = TransferRecord.objects.get(pk=answer["id"])
+    assert mine.source_region == estate.us_east and mine.destination_country.code == "DE"
+    assert TransferRecord.objects.get(pk=eu["id"]).source_region == estate.eu_central
+    # Each region's retry still finds its own record, once.
+    assert _post(client, eu_token, [_record(idempotency_key="batch-1")]).json()["records"][0][
+        "id"
+    ] == eu["id"]
+    assert TransferRecord.objects.count() == 2
+
+
+def test_a_record_never_links_another_regions_request(approved, estate):
+    """The register refuses a record of us-east that names eu-central's request."""
+    from controlplane.errors import DomainError
+
+    with pytest.raises(DomainError, match="not a request of us-east"):
+        transfer_services.transfer_record_create(
+            by=None,
+            source_region=estate.us_east,
+            destination_country=Country.objects.get(code="US"),
+            categories=["user.contact.email"],
+            volume=1,
+            executed_at=approved.decided_at,
+            request=approved,
+        )
+    assert not TransferRecord.objects.exists()
+
+
+def test_a_person_cannot_link_a_request_they_cannot_see(client, approved, estate):
+    """dpo-us reports a us-east record naming eu-central's request: it does not exist for them."""
+    client.force_login(estate.dpo_us)
+    response = client.post(
+        "/api/v1/transfers/records/",
+        {
+            "source_region": "us-east",
+            "destination_country": "DE",
+            "categories": ["user.contact.email"],
+            "volume": 1,
+            "executed_at": "2026-03-02T10:00:00Z",
+            "request": approved.pk,
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"request": [f'Invalid pk "{approved.pk}" - object does not exist.']}
+    assert not TransferRecord.objects.exists()
+
+
+def test_unknown_data_categories_from_agents_are_refused(client, estate, bundle_keys):
+    _, token = services.agent_enroll(region=estate.eu_central, name="eu-1")
+    response = _post(client, token, [_record(categories=["user.contact.email", "no.such.thing"])])
+    assert response.status_code == 400
+    assert "Unknown data categories: no.such.thing" in str(response.json())
+    assert not TransferRecord.objects.exists()

@@ -6,7 +6,6 @@ import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -24,11 +23,8 @@ _counter = itertools.count(1)
 
 
 @pytest.fixture
-def demo(reference_data, settings, tmp_path, tuf_repository):
-    settings.VAR_DIR = tmp_path
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
-    User = get_user_model()
-    return {u.username: u for u in User.objects.all()}
+def demo(full_demo):
+    return {u.username: u for u in get_user_model().objects.all()}
 
 
 def _clone(obj, **changes):

@@ -125,6 +125,19 @@ def test_malformed_values_stop_start_up():
         assert message in result.stderr, (env, result.stderr[-500:])
 
 
+def test_the_audit_chain_key_is_required_and_long_without_debug():
+    base = {"SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "cp.example"}
+    missing = _settings_in_subprocess({**base, "AUDIT_CHAIN_KEY": ""})
+    assert missing.returncode != 0 and "AUDIT_CHAIN_KEY is not set" in missing.stderr
+    short = _settings_in_subprocess({**base, "AUDIT_CHAIN_KEY": "too-short"})
+    assert short.returncode != 0 and "at least 32 characters" in short.stderr
+    retired = _settings_in_subprocess(
+        {**base, "AUDIT_CHAIN_KEY": "k" * 40, "AUDIT_CHAIN_RETIRED_KEYS": "old"}
+    )
+    assert "AUDIT_CHAIN_RETIRED_KEYS: a key must be at least 32" in retired.stderr
+    assert _settings_in_subprocess({**base, "AUDIT_CHAIN_KEY": "k" * 40}).returncode == 0
+
+
 def test_check_deploy_is_clean_with_production_values():
     env = {
         k: v

@@ -56,7 +56,7 @@ def _newcomer_env(tmp_path, port, **extra) -> dict:
         key: value
         for key, value in os.environ.items()
         # A newcomer's shell: none of the suite's own settings, no services.
-        if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY"}
+        if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "AUDIT_CHAIN_KEY"}
         and not key.startswith(("DJANGO_", "SECURE_", "SESSION_", "CSRF_", "ALLOWED_", "DEMO_"))
     }
     env.update(
@@ -151,6 +151,13 @@ def test_run_script_serves_the_product_and_ctrl_c_stops_everything(tmp_path):
                     break
                 time.sleep(0.5)
             assert applied, f"agent on {agent_port} applied nothing"
+
+        # This checkout's own secrets, owner-only, none of them in the source.
+        var = tmp_path / "var"
+        for secret in ["secret_key", "audit_chain_key", "agents/eu-central.token"]:
+            assert (var / secret).stat().st_mode & 0o077 == 0, secret
+        token = (var / "agents" / "eu-central.token").read_text().strip()
+        assert token.startswith("sva_") and token not in (ROOT / "controlplane" / "distribution" / "demo.py").read_text()
     finally:
         if _group_alive(process.pid):
             os.killpg(process.pid, signal.SIGINT)

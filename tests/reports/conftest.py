@@ -1,16 +1,12 @@
 """Fixtures for reports: the full demo estate (seed_demo) and a private reports folder."""
 
-import io
 import re
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from pypdf import PdfReader
 
 from regions.models import Region
-from tests.conftest import seeded_once_per_module
 
 
 @pytest.fixture(autouse=True)
@@ -20,21 +16,9 @@ def reports_dir(settings, tmp_path):
     return settings.REPORTS_DIR
 
 
-def _seed_demo():
-    call_command("seed_demo", stdout=io.StringIO())
-
-
-_module_demo = seeded_once_per_module(_seed_demo)
-
-
 @pytest.fixture
-def demo(_module_demo, reference_data):
-    """Every app's demo data (seed_demo), seeded once per module for plain tests."""
-    if not _module_demo:
-        _seed_demo()
-    users = {u.username.replace("-", "_"): u for u in get_user_model().objects.all()}
-    regions = {r.slug.replace("-", "_"): r for r in Region.objects.all()}
-    return SimpleNamespace(**users, **regions, password="sovereign-demo")
+def demo(full_demo):
+    return full_demo
 
 
 def pdf_text(path) -> tuple[list[str], PdfReader]:

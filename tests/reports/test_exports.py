@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from controlplane.audit.models import AuditEvent
 from controlplane.modelregistry.models import DeploymentApproval
@@ -61,10 +61,10 @@ def test_the_queue_default_filter_applies_to_its_export(demo, client):
 
 
 def test_mechanisms_export_through_the_api_with_a_token(demo, client):
-    token = Token.objects.create(user=demo.requester)
+    _, token = AuthToken.objects.create(user=demo.requester)
     response = client.get(
         reverse("export", args=["mechanisms", "csv"]) + "?kind=adequacy",
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {token}",
     )
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = csv_rows(response)

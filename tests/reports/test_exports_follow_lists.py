@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from controlplane.audit.services import record_event
 from controlplane.modelregistry.models import DeploymentApproval
@@ -130,9 +130,9 @@ def test_an_export_holds_exactly_the_rows_of_its_list_page(
     assert csv_refs == shown
     assert json_refs == shown
 
-    token = Token.objects.create(user=user)
+    _, token = AuthToken.objects.create(user=user)
     api = client.get(
-        export_url(dataset, "csv", query, api=True), HTTP_AUTHORIZATION=f"Token {token.key}"
+        export_url(dataset, "csv", query, api=True), HTTP_AUTHORIZATION=f"Token {token}"
     )
     assert [r[column] for r in csv.DictReader(io.StringIO(body(api)))] == shown
 
@@ -173,9 +173,9 @@ def test_a_bad_filter_value_answers_the_pages_sentence(demo, client, dataset, pa
         web = client.get(export_url(dataset, fmt, query))
         assert web.status_code == 400 and web.content.decode() == sentence
 
-    token = Token.objects.create(user=user)
+    _, token = AuthToken.objects.create(user=user)
     api = client.get(
-        export_url(dataset, "json", query, api=True), HTTP_AUTHORIZATION=f"Token {token.key}"
+        export_url(dataset, "json", query, api=True), HTTP_AUTHORIZATION=f"Token {token}"
     )
     assert api.status_code == 400
     assert api.json()["detail"] == sentence and name in api.json()["filters"]

@@ -5,7 +5,6 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -141,9 +140,9 @@ def test_audit_extract_verifies_the_chain_and_prints_first_and_last_hash(demo):
     assert requested.hash in text
 
 
-def test_audit_extract_reports_a_tampered_event(demo):
+def test_audit_extract_reports_a_tampered_event(demo, tamper):
     victim = AuditEvent.objects.order_by("sequence")[3]
-    with connection.cursor() as cursor:  # what an attacker with database access could do
+    with tamper() as cursor:  # what an attacker with database access could do
         cursor.execute(
             "UPDATE audit_auditevent SET object_repr = %s WHERE id = %s", ["forged", victim.pk]
         )

@@ -153,6 +153,29 @@ def test_requester_cannot_create_in_a_region_they_cannot_see(new_request, world)
 # --- mechanisms ending ------------------------------------------------------------------------
 
 
+def test_ending_a_mechanism_audits_every_request_it_re_evaluates(new_request, world):
+    """Suspended, moved to another basis, or awaiting a decision: each gets its event (requests
+    awaiting their DPO had their findings rewritten without one)."""
+    from controlplane.audit.models import AuditEvent
+
+    in_effect = new_request()
+    services.transfer_request_approve(request=in_effect, by=world.estate.dpo_eu)
+    pending = new_request(purpose="Still waiting")
+    _, outcome = services.mechanism_end(
+        mechanism=world.scc, by=world.estate.dpo_eu, status=p.REVOKED, reason="Breach."
+    )
+    re_evaluated = {t.pk for key in ("suspended", "rebased", "refreshed") for t in outcome[key]}
+    assert re_evaluated == {in_effect.pk, pending.pk}
+    events = AuditEvent.objects.filter(
+        action__in=["transfer.suspended", "transfer.reevaluated"],
+        object_type="transfers.transferrequest",
+    ).exclude(sequence__lt=AuditEvent.objects.get(action="mechanism.revoked").sequence)
+    assert {int(e.object_id) for e in events} == re_evaluated
+    waiting = events.get(object_id=str(pending.pk))
+    assert waiting.action == "transfer.reevaluated" and waiting.data["pending"] is True
+    assert waiting.data["after"] == world.scc.key and waiting.region == "eu-central"
+
+
 def test_revoking_a_mechanism_suspends_dependents_and_lists_them(new_request, world, client):
     kept = new_request()
     other = new_request(purpose="Second flow")

@@ -1,7 +1,6 @@
 """People's read-only view of agents and their drift (the agents' own API is agent_urls)."""
 
-from rest_framework.routers import SimpleRouter
-
+from controlplane.api.routers import SimpleRouter
 from controlplane.distribution.api import people
 
 router = SimpleRouter()

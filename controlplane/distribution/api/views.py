@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents import protocol
+from controlplane.api.parsers import JSONParser
 from controlplane.distribution import repository, services, transfer_log
 from controlplane.distribution.api.authentication import (
     AgentTokenAuthentication,
@@ -117,6 +118,7 @@ class TransfersAnswerSerializer(serializers.Serializer):
 class AgentAPIView(APIView):
     authentication_classes = [AgentTokenAuthentication]
     permission_classes = [IsAgent]
+    parser_classes = [JSONParser]  # agents speak JSON only; anything else is a 415
 
 
 class StatusView(AgentAPIView):

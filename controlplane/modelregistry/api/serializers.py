@@ -1,4 +1,3 @@
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -56,7 +55,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "frozen_at",
         ]
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field({"type": "object", "nullable": True})
     def get_base_version(self, obj) -> dict | None:
         base = obj.base_version
         return {"model": base.model.name, "version": base.version} if base else None

@@ -9,8 +9,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
+from controlplane.api.permissions import PeopleOnly
 from controlplane.decisions import answer_after_commit, fallback_answer
 from controlplane.modelregistry import selectors, services
 from controlplane.modelregistry.api import serializers as s
@@ -23,6 +25,19 @@ from controlplane.modelregistry.models import (
 )
 from controlplane.permissions import restrict
 
+
+class Registrars(PeopleOnly):
+    """Reading is for every person; registering models and versions and asking for
+    deployments is for ML engineers (checked before the body is read)."""
+
+    message = "Only ML engineers register models and request deployments."
+
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
+        return request.method in SAFE_METHODS or services.may_register(request.user)
+
+
 VERSION_QUERYSET = ModelVersion.objects.select_related(
     "model", "base_version__model"
 ).prefetch_related(
@@ -34,6 +49,7 @@ VERSION_QUERYSET = ModelVersion.objects.select_related(
 
 
 class ModelList(generics.ListCreateAPIView):
+    permission_classes = [Registrars]
     queryset = MLModel.objects.order_by("name")
     serializer_class = s.MLModelSerializer
     filterset_class = MLModelFilterSet
@@ -52,6 +68,8 @@ class ModelDetail(generics.RetrieveAPIView):
 
 class VersionList(generics.ListAPIView):
     """``GET`` lists a model's versions; ``POST`` registers one with its digest and lineage."""
+
+    permission_classes = [Registrars]
 
     serializer_class = s.ModelVersionSerializer
 
@@ -93,6 +111,8 @@ DEPLOYMENTS = DeploymentApproval.objects.select_related(
 
 class VersionDeployments(generics.ListAPIView):
     """``GET`` the version's deployments in your regions; ``POST {region}`` requests one."""
+
+    permission_classes = [Registrars]
 
     serializer_class = s.DeploymentSerializer
 
@@ -161,6 +181,7 @@ class DeploymentDecide(generics.GenericAPIView):
     @extend_schema(request=s.DecisionSerializer, responses=s.DeploymentSerializer)
     def post(self, request, pk):
         approval = _approval(request, pk)
+        services.ensure_may_decide(approval=approval, by=request.user)
         incoming = s.DecisionSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data

@@ -17,7 +17,11 @@ class ExportView(APIView):
             OpenApiParameter("dataset", str, OpenApiParameter.PATH, enum=sorted(exports.DATASETS)),
             OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=sorted(exports.FORMATS)),
         ],
-        responses={200: OpenApiTypes.BINARY, 400: OpenApiTypes.OBJECT},
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/json"): OpenApiTypes.ANY,  # the rows, a JSON array
+            400: OpenApiTypes.OBJECT,
+        },
         description="Streams every row the list page would show with these filters (its "
         "search `q`, its filters, its `ordering` and its default filters; all pages), as CSV "
         "or JSON. A bad filter value answers 400 as the list API does.",

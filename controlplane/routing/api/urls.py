@@ -1,6 +1,6 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
+from controlplane.api.routers import DefaultRouter
 from controlplane.routing.api import views
 
 router = DefaultRouter(trailing_slash=True)

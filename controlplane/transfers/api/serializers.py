@@ -8,6 +8,7 @@ from controlplane.permissions import can
 from controlplane.transfers import policy as p
 from controlplane.transfers import register
 from controlplane.transfers.models import (
+    BASIS_CHOICES,
     DEROGATION_CHOICES,
     FREQUENCY_CHOICES,
     ROLE_CHOICES,
@@ -16,6 +17,7 @@ from controlplane.transfers.models import (
     TransferRecord,
     TransferRequest,
 )
+from controlplane.transfers.selectors import visible_requests
 from regions.models import Country, DataCategory, Region
 
 
@@ -260,9 +262,13 @@ class PartySerializer(serializers.ModelSerializer):
 
 
 class MechanismSerializer(serializers.ModelSerializer):
-    from_jurisdiction = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    to_country = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    to_jurisdiction = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    from_jurisdiction = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    to_country = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    to_jurisdiction = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     categories = serializers.SlugRelatedField(slug_field="key", many=True, read_only=True)
 
     class Meta:
@@ -297,8 +303,12 @@ class TransferRequestSerializer(serializers.ModelSerializer):
         slug_field="key", queryset=Mechanism.objects.all(), required=False, allow_null=True
     )
     requested_by = serializers.StringRelatedField()
-    decided_by = serializers.StringRelatedField()
-    policy_mechanism = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    decided_by = serializers.StringRelatedField(allow_null=True)
+    policy_mechanism = serializers.SlugRelatedField(
+        slug_field="key", read_only=True, allow_null=True
+    )
+    # Blank until the engine has a basis (or when there is none): the schema says so.
+    policy_basis = serializers.ChoiceField(choices=BASIS_CHOICES, allow_blank=True, read_only=True)
     submit = serializers.BooleanField(write_only=True, required=False, default=False)
 
     class Meta:
@@ -346,6 +356,7 @@ class TransferRecordSerializer(serializers.ModelSerializer):
         slug_field="slug", queryset=Region.objects.all(), required=False, allow_null=True
     )
     categories = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+    legal_basis = serializers.ChoiceField(choices=BASIS_CHOICES, allow_blank=True, read_only=True)
 
     class Meta:
         model = TransferRecord
@@ -356,6 +367,17 @@ class TransferRecordSerializer(serializers.ModelSerializer):
             "recorded_at",
         ]  # fmt: skip
         read_only_fields = ["legal_basis", "reported_by", "violation", "violation_reason"]
+        # No uniqueness check here: the service answers a repeated key with the region's
+        # record after it checked the person's access (a check here would say, to anyone,
+        # whether a key exists in a region they cannot see).
+        validators = []
+
+    def validate_request(self, value):
+        """A request the person cannot see answers as one that does not exist."""
+        user = self.context["request"].user
+        if value is not None and not visible_requests(user).filter(pk=value.pk).exists():
+            raise serializers.ValidationError(f'Invalid pk "{value.pk}" - object does not exist.')
+        return value
 
     def validate_categories(self, value):
         known = set(DataCategory.objects.filter(key__in=value).values_list("key", flat=True))

@@ -1,6 +1,6 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
+from controlplane.api.routers import SimpleRouter
 from controlplane.transfers.api import views
 
 router = SimpleRouter()
