@@ -114,6 +114,22 @@ class RegionViewSet(AuditedEstateViewSet):
         return iac_zip_response([self._facts(slug)], f"{slug}-iac.zip")
 
 
+class RegionIacFileByName(APIView):
+    """One infrastructure-as-code file by its own name, without the router's trailing slash
+    (``/api/v1/regions/uk-south/iac/terraform/terraform.tfvars.json``)."""
+
+    @extend_schema(
+        operation_id="regions_iac_file_by_name",
+        summary="One infrastructure-as-code file, by its name",
+        responses={200: OpenApiTypes.STR},
+    )
+    def get(self, request, slug, name):
+        facts = visible_iac_facts(request.user, slug)
+        if not facts:
+            raise Http404("No such region.")
+        return iac_response(facts[0], name)
+
+
 class AllRegionsIacZip(APIView):
     """Every region the caller may view, in one zip."""
 
