@@ -374,7 +374,11 @@ BUNDLE_PUSH_ENABLED = env_bool("BUNDLE_PUSH_ENABLED", True)
 # Per-process caches (no REDIS_URL) must expire soon so every process sees a new version.
 # Short on purpose: a lost invalidation (Redis down at commit) is corrected within seconds.
 BUNDLE_HEAD_CACHE_SECONDS = env_int("BUNDLE_HEAD_CACHE_SECONDS", 5, minimum=1)
-AGENT_AUTH_CACHE_SECONDS = env_int("AGENT_AUTH_CACHE_SECONDS", 30, minimum=1)
+# How long a process trusts an agent's identity without reading the database. A revocation
+# reaches every process within a second through the shared cache (the agents' generation);
+# this bounds only a change the cache lost, or every process's view without REDIS_URL.
+# Longer than agents' poll interval, or nearly every poll would read the database.
+AGENT_AUTH_CACHE_SECONDS = env_int("AGENT_AUTH_CACHE_SECONDS", 300, minimum=1)
 # `make run` (scripts/run.sh) hands the demo its own addresses, so two copies on one machine
 # never talk to each other: the control plane's URL (from PORT) and the demo agents' listen
 # ports (free ports, or DEMO_AGENT_PORTS), in the order of distribution.demo.DEMO_AGENTS.

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from controlplane.api import parsers
 from controlplane.api.schema import SchemaView
 from controlplane.api.tokens import ObtainToken
+from controlplane.distribution.api.agent_urls import tuf_urlpatterns
 from controlplane.web import views as web_views
 
 api_v1 = [
@@ -26,7 +27,8 @@ handler404 = "controlplane.web.views.page_not_found"
 handler500 = "controlplane.web.views.server_error"
 
 urlpatterns = [
-    # First: agents poll this often, so it must resolve before the long API lists.
+    # First: agents poll tuf/timestamp.json often, so it resolves before everything else.
+    *tuf_urlpatterns,
     path("api/v1/agent/", include("controlplane.distribution.api.agent_urls")),
     path("api/v1/agent/", include("controlplane.metrics.api.agent_urls")),
     path("", web_views.dashboard, name="dashboard"),

@@ -68,7 +68,7 @@ def head_cache_seconds() -> int:
 
 
 def agent_auth_cache_seconds() -> int:
-    return _get("AGENT_AUTH_CACHE_SECONDS", 30)
+    return _get("AGENT_AUTH_CACHE_SECONDS", 300)
 
 
 def push_enabled() -> bool:

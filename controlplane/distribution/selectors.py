@@ -4,6 +4,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from controlplane.distribution import conf
@@ -115,16 +116,17 @@ def latest_bundle(region) -> ConfigBundle | None:
 
 
 def latest_digests(region_ids) -> dict:
-    """``{region_id: (version, digest)}`` of each region's newest bundle, in one query."""
-    rows = (
-        ConfigBundle.objects.filter(region_id__in=list(region_ids))
-        .order_by("region_id", "-version")
-        .values_list("region_id", "version", "digest")
+    """``{region_id: (version, digest)}`` of each region's newest bundle, in one query that
+    reads one row per region, however many versions each has."""
+    newest = (
+        ConfigBundle.objects.filter(region_id=OuterRef("region_id"))
+        .order_by("-version")
+        .values("version")[:1]
     )
-    out: dict = {}
-    for region_id, version, digest in rows:
-        out.setdefault(region_id, (version, digest))
-    return out
+    rows = ConfigBundle.objects.filter(
+        region_id__in=list(region_ids), version=Subquery(newest)
+    ).values_list("region_id", "version", "digest")
+    return {region_id: (version, digest) for region_id, version, digest in rows}
 
 
 def trust_state(trust_expires, *, now) -> str:
@@ -164,6 +166,32 @@ def with_drift(agents: list[Agent], *, now=None) -> list[Agent]:
         )
         agent.trust_state = trust_state(agent.trust_expires, now=now)
     return agents
+
+
+def drift_counts_of(queryset, *, now=None) -> dict | None:
+    """Active agents per live drift state, without loading them (the dashboard); ``None`` when
+    there is no active agent."""
+    now = now or timezone.now()
+    rows = list(
+        queryset.filter(revoked_at__isnull=True).values_list(
+            "region_id", "last_seen", "poll_interval", "applied_digest", "last_error_code"
+        )
+    )
+    if not rows:
+        return None
+    desired = latest_digests({row[0] for row in rows})
+    counts = {"synced": 0, "out_of_sync": 0, "failed": 0, "unknown": 0}
+    for region_id, last_seen, poll_interval, applied_digest, last_error_code in rows:
+        state = drift_state(
+            last_seen=last_seen,
+            poll_interval=poll_interval,
+            applied_digest=applied_digest,
+            last_error_code=last_error_code,
+            desired_digest=desired.get(region_id, (None, None))[1],
+            now=now,
+        )
+        counts[state] += 1
+    return counts
 
 
 def drift_counts(agents) -> dict:

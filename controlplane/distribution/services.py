@@ -4,11 +4,12 @@ import logging
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from agents import protocol
@@ -171,29 +172,73 @@ def ensure_current(*, now=None) -> list[ConfigBundle]:
 
 
 # --------------------------------------------------------------------------- the hot path
-
+#
+# The poll (``timestamp.json``) must cost about what a bare Django view costs, so once warm it
+# reads this process's memory only (docs/agent-protocol.md, "The poll path"):
+#
+# - the timestamp, re-read from the shared cache at most once a second;
+# - agent identities by token hash, valid while the agents' *generation* in the shared cache is
+#   the one they were read under (itself re-read at most once a second, and changed whenever an
+#   agent is revoked, gets a new token or is changed), and never longer than
+#   ``AGENT_AUTH_CACHE_SECONDS`` (the bound when the cache is per process or lost a change);
+# - heartbeats: at most one ``last_seen`` write per agent and poll interval, and at most one
+#   batch a second per process, however many agents poll it (the heartbeats of that second go
+#   in one statement, to the whole second, written by the next request).
 
 TIMESTAMP_KEY = "distribution:tuf:timestamp"
-
-# A one-second memo in front of the shared cache, for the poll path of this process.
-_MEMO_SECONDS = 1.0
-_memo: dict = {}
-
-
-def _memo_get(key: str, now: float):
-    hit = _memo.get(key)
-    return hit[1] if hit is not None and hit[0] > now else None
+AGENTS_GENERATION_KEY = "distribution:agents:generation"
+_SHARED_READ_SECONDS = 1.0  # how stale this process's view of the shared cache may be
+_HEARTBEAT_WRITE_SECONDS = 1.0  # at most one heartbeat batch per process per this
+_MAX_IDENTITIES = 100_000
 
 
-def _memo_set(key: str, value, now: float) -> None:
-    if len(_memo) > 10_000:
-        _memo.clear()
-    _memo[key] = (now + _MEMO_SECONDS, value)
+@dataclass(frozen=True)
+class AgentPrincipal:
+    """What the agent API knows about the caller. Not a user: people's endpoints refuse it."""
+
+    id: str
+    name: str
+    region_id: int
+    region_slug: str
+    poll_interval: int
+    is_authenticated = True
+    is_agent = True
+
+    def __str__(self):
+        return f"{self.region_slug}/{self.name}"
+
+
+@dataclass(slots=True)
+class _Identity:
+    principal: AgentPrincipal
+    seen: float  # the last heartbeat this process wrote or holds (epoch seconds)
+    generation: object  # the agents' generation it was read under
+    until: float  # never trusted after this (AGENT_AUTH_CACHE_SECONDS)
+
+
+class _ProcessMemo:
+    """This process's memory of the hot path. ``clear()`` forgets all of it (tests; a process
+    that forgets loses at most the heartbeats of its last second, re-sent by the next poll)."""
+
+    def __init__(self):
+        self.clear()
+
+    def clear(self) -> None:
+        self.timestamp = None
+        self.timestamp_until = 0.0
+        self.generation = None
+        self.generation_until = 0.0
+        self.identities: dict[str, _Identity] = {}
+        self.heartbeats: dict[str, float] = {}  # agent id -> poll time not written yet
+        self.heartbeats_written_at = 0.0
+
+
+_memo = _ProcessMemo()
 
 
 def forget_timestamp() -> None:
     """After a commit that signed a new timestamp: the next poll reads it from the database."""
-    _memo.pop(TIMESTAMP_KEY, None)
+    _memo.timestamp, _memo.timestamp_until = None, 0.0
     cache.delete(TIMESTAMP_KEY, after_commit=True)
 
 
@@ -202,10 +247,10 @@ def current_timestamp(*, memo: bool = False) -> bytes | None:
     current, else from the database (re-signed first once it is older than
     ``TUF_TIMESTAMP_RESIGN_SECONDS``). Cached a few seconds only: the database is the truth."""
     now = time.time()
+    if memo and now < _memo.timestamp_until:
+        return _memo.timestamp.data  # checked for re-signing less than a second ago
     resign_after = conf.timestamp_resign_after().total_seconds()
-    head = _memo_get(TIMESTAMP_KEY, now) if memo else None
-    if head is None:
-        head = cache.get(TIMESTAMP_KEY)
+    head = cache.get(TIMESTAMP_KEY)
     if head is None or now - head.signed_at >= resign_after:
         head = repository.timestamp_head()
         if head is None:
@@ -213,7 +258,7 @@ def current_timestamp(*, memo: bool = False) -> bytes | None:
         if now - head.signed_at >= resign_after:
             head = repository.refresh_timestamp()
         cache.set(TIMESTAMP_KEY, head, conf.head_cache_seconds())
-    _memo_set(TIMESTAMP_KEY, head, now)
+    _memo.timestamp, _memo.timestamp_until = head, now + _SHARED_READ_SECONDS
     return head.data
 
 
@@ -247,70 +292,121 @@ def target_file(region_id: int, sha256_hex: str) -> bytes | None:
     return bytes(data) if data is not None else None
 
 
-@dataclass(frozen=True)
-class AgentPrincipal:
-    """What the agent API knows about the caller. Not a user: people's endpoints refuse it."""
+def _agents_generation(now: float):
+    """The agents' generation in the shared cache (``None`` when unset or unreachable)."""
+    if now >= _memo.generation_until:
+        _memo.generation = cache.get(AGENTS_GENERATION_KEY)
+        _memo.generation_until = now + _SHARED_READ_SECONDS
+    return _memo.generation
 
-    id: str
-    name: str
-    region_id: int
-    region_slug: str
-    poll_interval: int
-    is_authenticated = True
-    is_agent = True
 
-    def __str__(self):
-        return f"{self.region_slug}/{self.name}"
+def _new_agents_generation() -> None:
+    """Every process drops the identities it holds within a second (and this one at once)."""
+    cache.set(AGENTS_GENERATION_KEY, uuid.uuid4().hex, 7 * 86400)
+    _memo.identities.clear()
+    _memo.generation_until = 0.0
 
 
 def _auth_key(token_hash: str) -> str:
     return f"distribution:agent-auth:{token_hash}"
 
 
+def _identity_from_database(token_hash: str) -> dict | None:
+    """One indexed query: the agent that holds this token, unless it is revoked."""
+    row = (
+        Agent.objects.filter(token_hash=token_hash, revoked_at__isnull=True)
+        .values("id", "name", "region_id", "region__slug", "poll_interval", "last_seen")
+        .first()
+    )
+    if row is None:
+        return None
+    return {
+        "id": str(row["id"]),
+        "name": row["name"],
+        "region_id": row["region_id"],
+        "region_slug": row["region__slug"],
+        "poll_interval": row["poll_interval"],
+        "seen": row["last_seen"].timestamp() if row["last_seen"] else 0.0,
+    }
+
+
 def authenticate_agent(token: str, *, memo: bool = False) -> AgentPrincipal | None:
-    """Token -> agent, cached; records the heartbeat with at most one UPDATE per poll interval.
+    """Token -> agent, and the agent's heartbeat. ``memo``: the poll path, which may answer
+    from this process's memory (see above); otherwise from the shared cache or the database.
 
     Drift turns ``unknown`` after three silent intervals, so one write per interval is enough.
     """
     if not token or not token.startswith("sva_"):
         return None
     token_hash = hash_token(token)
-    key = _auth_key(token_hash)
     now = time.time()
-    entry = _memo_get(key, now) if memo else None
-    if entry is None:
+    generation = _agents_generation(now)
+    identity = _memo.identities.get(token_hash) if memo else None
+    if identity is not None and (identity.generation != generation or now >= identity.until):
+        identity = None
+    fetched = False
+    if identity is None:
+        key = _auth_key(token_hash)
         entry = cache.get(key)
-    fetched = entry is None
-    if fetched:
-        row = (
-            Agent.objects.filter(token_hash=token_hash, revoked_at__isnull=True)
-            .values("id", "name", "region_id", "region__slug", "poll_interval", "last_seen")
-            .first()
+        if entry is not None and entry.get("generation") != generation:
+            entry = None  # read before an agent changed: its revocation may be in the database
+        if entry is None:
+            entry = _identity_from_database(token_hash)
+            if entry is None:
+                return None
+            fetched = True
+            entry["generation"] = generation
+            cache.set(key, entry, conf.agent_auth_cache_seconds())
+        identity = _Identity(
+            principal=AgentPrincipal(
+                id=entry["id"],
+                name=entry["name"],
+                region_id=entry["region_id"],
+                region_slug=entry["region_slug"],
+                poll_interval=entry["poll_interval"],
+            ),
+            seen=entry["seen"],
+            generation=generation,
+            until=now + conf.agent_auth_cache_seconds(),
         )
-        if row is None:
-            return None
-        entry = {
-            "id": str(row["id"]),
-            "name": row["name"],
-            "region_id": row["region_id"],
-            "region_slug": row["region__slug"],
-            "poll_interval": row["poll_interval"],
-            "seen": row["last_seen"].timestamp() if row["last_seen"] else 0.0,
-        }
-    if now - entry["seen"] >= max(1.0, entry["poll_interval"]):
-        Agent.objects.filter(pk=entry["id"]).update(last_seen=timezone.now())
-        entry = {**entry, "seen": now}
-        cache.set(key, entry, conf.agent_auth_cache_seconds())
-    elif fetched:
-        cache.set(key, entry, conf.agent_auth_cache_seconds())
-    _memo_set(key, entry, now)
-    return AgentPrincipal(
-        id=entry["id"],
-        name=entry["name"],
-        region_id=entry["region_id"],
-        region_slug=entry["region_slug"],
-        poll_interval=entry["poll_interval"],
-    )
+        if memo:
+            if len(_memo.identities) >= _MAX_IDENTITIES:
+                _memo.identities.clear()
+            _memo.identities[token_hash] = identity
+    if now - identity.seen >= max(1.0, identity.principal.poll_interval):
+        identity.seen = now
+        _memo.heartbeats[identity.principal.id] = now
+    if _memo.heartbeats and (
+        fetched or now - _memo.heartbeats_written_at >= _HEARTBEAT_WRITE_SECONDS
+    ):
+        write_heartbeats(now)
+    return identity.principal
+
+
+def write_heartbeats(now: float | None = None) -> int:
+    """Write the heartbeats this process holds: one UPDATE per second they fall in (one or
+    two), to the whole second; ``last_seen`` never goes back. Returns the rows written.
+
+    A database that refuses loses them (logged): the poll is answered all the same, and the
+    agent's next poll brings a new heartbeat.
+    """
+    pending, _memo.heartbeats = _memo.heartbeats, {}
+    _memo.heartbeats_written_at = time.time() if now is None else now
+    by_second: dict[int, list[str]] = {}
+    for agent_id, at in pending.items():
+        by_second.setdefault(int(at), []).append(agent_id)
+    written = 0
+    try:
+        for second, agent_ids in sorted(by_second.items()):
+            seen = datetime.fromtimestamp(second, UTC)
+            written += (
+                Agent.objects.filter(pk__in=agent_ids)
+                .filter(Q(last_seen__isnull=True) | Q(last_seen__lt=seen))
+                .update(last_seen=seen)
+            )
+    except DatabaseError as exc:
+        log.warning("heartbeats of %d agent(s) not written: %s", len(pending), exc)
+    return written
 
 
 # --------------------------------------------------------------------------- delivery
@@ -424,18 +520,17 @@ def _check_may_manage(by, region) -> None:
         raise NotAllowed(f"You may not manage agents in {region.slug}.")
 
 
-def _forget_token(token_hash: str) -> None:
-    """Drop the cached identity now and again after commit (a poll may re-cache it between).
-
-    Other processes may keep it in their one-second memo for at most that second.
-    """
+def _forget_agent(token_hash: str) -> None:
+    """An agent was revoked, got a new token or changed: drop its cached identity now and,
+    after commit, again (a poll may have re-cached it in between) with a new agents'
+    generation, so every process drops what it holds within a second."""
     key = _auth_key(token_hash)
     cache.delete(key)
-    _memo.pop(key, None)
+    _memo.identities.pop(token_hash, None)
 
     def forget():
-        cache.delete(key)
-        _memo.pop(key, None)
+        cache.delete(key, after_commit=True)
+        _new_agents_generation()
 
     transaction.on_commit(forget)
 
@@ -476,7 +571,7 @@ def agent_rotate_token(*, agent, by=None) -> str:
         agent.token_hash, agent.token_hint = hash_token(token), token[:10]
         agent.save(update_fields=["token_hash", "token_hint"])
         record_event(actor=by, action="agent.token_rotated", obj=agent, data={})
-        _forget_token(old_hash)
+        _forget_agent(old_hash)
     return token
 
 
@@ -492,7 +587,7 @@ def agent_revoke(*, agent, by=None) -> Agent:
             state=Delivery.State.FAILED, last_error="agent revoked", updated_at=timezone.now()
         )
         record_event(actor=by, action="agent.revoked", obj=agent, data={})
-        _forget_token(agent.token_hash)
+        _forget_agent(agent.token_hash)
     return agent
 
 
@@ -618,6 +713,7 @@ def agent_update(*, agent, by=None) -> Agent:
         }
         if changes:
             record_event(actor=by, action="agent.changed", obj=agent, data=changes)
+            _forget_agent(agent.token_hash)
     return agent
 
 

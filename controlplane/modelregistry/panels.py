@@ -2,9 +2,17 @@
 
 from controlplane.modelregistry.selectors import dashboard_summary, region_models
 from controlplane.permissions import Role, has_role, sees_every_region
-from controlplane.web.panels import Panel
+from controlplane.web.panels import Panel, kept_per_person
 
 
+@kept_per_person(
+    10,
+    changed_by=(
+        "modelregistry.DeploymentApproval",
+        "guardian.UserObjectPermission",
+        "guardian.GroupObjectPermission",
+    ),
+)
 def dashboard_panel(request):
     user = request.user
     if not (has_role(user, Role.DPO, Role.ML_ENGINEER) or sees_every_region(user)):

@@ -6,4 +6,7 @@ def unread_notices(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"unread_notices": Notice.objects.filter(recipient=user, read_at__isnull=True).count()}
+    unread = getattr(request, "unread_notices", None)  # the dashboard's panel read it already
+    if unread is None:
+        unread = Notice.objects.filter(recipient=user, read_at__isnull=True).count()
+    return {"unread_notices": unread}

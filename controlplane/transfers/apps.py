@@ -7,6 +7,9 @@ class TransfersConfig(AppConfig):
     verbose_name = "Transfer register"
 
     def ready(self):
+        from controlplane.transfers import register
+
+        register.connect_signals()
         from controlplane.transfers.panels import dashboard_panel, requester_panel
         from controlplane.web.panels import dashboard_panels
 

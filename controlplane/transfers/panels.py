@@ -2,9 +2,19 @@
 
 from controlplane.permissions import Role, has_role, sees_every_region
 from controlplane.transfers.selectors import dashboard_summary
-from controlplane.web.panels import Panel
+from controlplane.web.panels import Panel, kept_per_person
 
 
+@kept_per_person(
+    10,
+    changed_by=(
+        "transfers.TransferRequest",
+        "transfers.TransferRecord",
+        "transfers.Mechanism",
+        "guardian.UserObjectPermission",
+        "guardian.GroupObjectPermission",
+    ),
+)
 def dashboard_panel(request):
     user = request.user
     if not (has_role(user, Role.DPO) or sees_every_region(user)):
@@ -25,6 +35,7 @@ WAITING_FOR = {
 }
 
 
+@kept_per_person(10, changed_by=("transfers.TransferRequest",))
 def requester_panel(request):
     """A requester's own requests and what each waits for."""
     from django.db.models import Count

@@ -19,7 +19,7 @@ urlpatterns = [
     # router's route ends in one).
     re_path(
         r"^regions/(?P<slug>[-a-zA-Z0-9_]+)/iac/(?P<name>[A-Za-z0-9_./-]*[A-Za-z0-9_-])$",
-        views.RegionIacFileByName.as_view({"get": "iac_file"}),
+        views.RegionIacFileByName.as_view(),
         name="region-iac-file-named",
     ),
     *router.urls,

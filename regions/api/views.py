@@ -114,6 +114,22 @@ class RegionViewSet(AuditedEstateViewSet):
         return iac_zip_response([self._facts(slug)], f"{slug}-iac.zip")
 
 
+class RegionIacFileByName(APIView):
+    """One infrastructure-as-code file by its own name, without the router's trailing slash
+    (``/api/v1/regions/uk-south/iac/terraform/terraform.tfvars.json``)."""
+
+    @extend_schema(
+        operation_id="regions_iac_file_by_name",
+        summary="One infrastructure-as-code file, by its name",
+        responses={200: OpenApiTypes.STR},
+    )
+    def get(self, request, slug, name):
+        facts = visible_iac_facts(request.user, slug)
+        if not facts:
+            raise Http404("No such region.")
+        return iac_response(facts[0], name)
+
+
 class AllRegionsIacZip(APIView):
     """Every region the caller may view, in one zip."""
 
@@ -165,12 +181,3 @@ class DataCategoryViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = serializers.DataCategorySerializer
     lookup_field = "key"
     lookup_value_regex = r"[a-z0-9_.]+"
-
-
-class RegionIacFileByName(RegionViewSet):
-    """One IaC file at the path docs/infrastructure.md gives (no trailing slash): the router's
-    route with the slash documents the operation, so this one stays out of the schema."""
-
-    @extend_schema(exclude=True)
-    def iac_file(self, request, slug=None, name=None, format=None):  # noqa: A002 - DRF's name
-        return super().iac_file(request, slug=slug, name=name, format=format)

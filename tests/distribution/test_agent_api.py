@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.utils import timezone
 from tuf.api.metadata import Metadata
 
@@ -110,6 +111,82 @@ def test_heartbeat_is_one_update_per_interval(client, enrolled):
         clock.shift(timedelta(seconds=15))
         client.get(TIMESTAMP, **auth(token))
         assert Agent.objects.get(pk=agent.pk).last_seen > first
+
+
+def test_heartbeats_of_many_agents_are_one_update_a_second_per_process(
+    client, estate, bundle_keys, settings, django_assert_num_queries
+):
+    """A thousand agents polling one process cost one heartbeat UPDATE a second, not one per
+    poll; each agent's last_seen is the time of its own poll, and never goes back."""
+    settings.AGENT_AUTH_CACHE_SECONDS = 300
+    services.publish_region(region=estate.eu_central)
+    tokens = [
+        services.agent_enroll(region=estate.eu_central, name=f"eu-{n}", poll_interval=10)[1]
+        for n in range(3)
+    ]
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for token in tokens:  # warm: a first poll reads the database and writes at once
+            assert client.get(TIMESTAMP, **auth(token)).status_code == 200
+        clock.shift(timedelta(seconds=10))
+        polled_at = timezone.now().replace(microsecond=0)  # written to the whole second
+        with django_assert_num_queries(1):  # the first heartbeat of a quiet second: written
+            client.get(TIMESTAMP, **auth(tokens[0]))
+        with django_assert_num_queries(0):  # the others of that second wait for the next
+            client.get(TIMESTAMP, **auth(tokens[1]))
+            client.get(TIMESTAMP, **auth(tokens[2]))
+        clock.shift(timedelta(seconds=1))
+        with django_assert_num_queries(1):  # one statement writes both
+            client.get(TIMESTAMP, **auth(tokens[0]))
+    seen = set(Agent.objects.filter(name__startswith="eu-").values_list("last_seen", flat=True))
+    assert seen == {polled_at}
+    # A late batch never moves last_seen back (a status report wrote a later time meanwhile).
+    later = polled_at + timedelta(seconds=5)
+    Agent.objects.filter(name="eu-1").update(last_seen=later)
+    services._memo.heartbeats[str(Agent.objects.get(name="eu-1").pk)] = polled_at.timestamp()
+    assert services.write_heartbeats() == 0
+    assert Agent.objects.get(name="eu-1").last_seen == later
+
+
+def test_a_token_revoked_in_another_process_stops_polls_here_within_a_second(
+    client, enrolled, settings
+):
+    """Another process revokes: it deletes the shared entry and changes the agents'
+    generation. This process held the identity in memory; it drops it at its next read of the
+    generation (at most a second later), well before AGENT_AUTH_CACHE_SECONDS."""
+    settings.AGENT_AUTH_CACHE_SECONDS = 300
+    agent, token = enrolled
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        assert client.get(TIMESTAMP, **auth(token)).status_code == 200
+        Agent.objects.filter(pk=agent.pk).update(revoked_at=timezone.now())
+        cache.delete(services._auth_key(agent.token_hash))
+        cache.set(services.AGENTS_GENERATION_KEY, "changed-elsewhere", 60)
+        assert client.get(TIMESTAMP, **auth(token)).status_code == 200  # within the second
+        clock.shift(timedelta(seconds=1.1))
+        assert client.get(TIMESTAMP, **auth(token)).status_code == 401
+
+
+def test_a_shared_entry_cached_before_a_revocation_is_not_believed(client, enrolled, settings):
+    """A poll that read the database just before a revocation committed may cache the agent
+    after the revocation's invalidation: the entry carries the old generation and is refused."""
+    agent, token = enrolled
+    assert client.get(TIMESTAMP, **auth(token)).status_code == 200
+    stale = cache.get(services._auth_key(agent.token_hash))
+    assert stale is not None
+    Agent.objects.filter(pk=agent.pk).update(revoked_at=timezone.now())
+    services._new_agents_generation()  # the revocation's commit
+    cache.set(services._auth_key(agent.token_hash), stale, 60)  # the late poll's write
+    assert client.get(TIMESTAMP, **auth(token)).status_code == 401
+
+
+def test_changing_an_agents_poll_interval_reaches_the_poll_path_at_once(
+    client, enrolled, django_capture_on_commit_callbacks
+):
+    agent, token = enrolled
+    client.get(TIMESTAMP, **auth(token))
+    agent.poll_interval = 300
+    with django_capture_on_commit_callbacks(execute=True):
+        services.agent_update(agent=agent)
+    assert services.authenticate_agent(token, memo=True).poll_interval == 300
 
 
 def test_token_opens_only_its_own_region(client, enrolled, estate):

@@ -375,9 +375,12 @@ def test_approval_and_retirement_republish_the_region_on_commit(
         services.deployment_approve(approval=a, by=e.dpo_eu)
     with django_capture_on_commit_callbacks() as retired:
         services.deployment_retire(approval=a, by=e.dpo_eu)
-    assert len(requested) == 0
-    assert len(approved) == 1 and len(retired) == 1
-    assert "publish" in approved[0].__qualname__
+
+    def publishes(callbacks):  # other work may follow a commit too (kept panels' generation)
+        return [c for c in callbacks if "publish" in getattr(c, "__qualname__", "")]
+
+    assert len(publishes(requested)) == 0
+    assert len(publishes(approved)) == 1 and len(publishes(retired)) == 1
 
 
 # --- the cross-border check through the services ------------------------------------------

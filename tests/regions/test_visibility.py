@@ -89,3 +89,40 @@ def test_auditors_change_nothing_in_the_ui_or_the_api(estate, client):
 def test_requester_cannot_read_the_audit_trail(estate, client):
     client.force_login(estate.requester)
     assert client.get("/audit/").status_code == 403
+
+
+def test_region_rights_in_one_query_answer_what_guardian_answers(estate, make_user):
+    """restrict() reads every right of a person in one query; for every way of holding a right
+    (directly or through a group, on a region or globally) it must name the regions guardian's
+    get_objects_for_user(accept_global_perms=True) names, and nothing else."""
+    from django.contrib.auth.models import Group, Permission
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from guardian.shortcuts import assign_perm, get_objects_for_user
+
+    from controlplane.permissions import ACTION_PERMISSIONS, regions_for
+
+    team = Group.objects.create(name="eu-team")
+    assign_perm("regions.approve_transfers", team, estate.eu_west)
+    assign_perm("regions.view_region", team, estate.uk_south)
+    global_group = Group.objects.create(name="deployers-everywhere")
+    global_group.permissions.add(Permission.objects.get(codename="approve_deployments"))
+    direct = make_user("dpo", view=[estate.eu_central], approve_transfers=[estate.eu_central])
+    in_team = make_user("dpo", view=[estate.us_east])
+    in_team.groups.add(team)
+    deployer = make_user("ml-engineer")
+    deployer.groups.add(global_group)
+    viewer_everywhere = make_user("requester")
+    viewer_everywhere.user_permissions.add(Permission.objects.get(codename="view_region"))
+    nobody = make_user("requester")
+    for person in (direct, in_team, deployer, viewer_everywhere, nobody):
+        person = type(person).objects.get(pk=person.pk)  # a fresh object, as in a request
+        with CaptureQueriesContext(connection) as queries:
+            ours = {action: set(regions_for(person, action)) for action in ACTION_PERMISSIONS}
+        assert len(queries) <= 1 + 3  # roles and rights in one query, then the three lists
+        fresh = type(person).objects.get(pk=person.pk)
+        theirs = {
+            action: set(get_objects_for_user(fresh, perm, klass=Region, accept_global_perms=True))
+            for action, perm in ACTION_PERMISSIONS.items()
+        }
+        assert ours == theirs, person.username

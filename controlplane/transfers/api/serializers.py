@@ -4,8 +4,9 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from controlplane.decisions import ConfirmedSerializerField
-from controlplane.permissions import regions_for
+from controlplane.permissions import can
 from controlplane.transfers import policy as p
+from controlplane.transfers import register
 from controlplane.transfers.models import (
     BASIS_CHOICES,
     DEROGATION_CHOICES,
@@ -20,8 +21,13 @@ from controlplane.transfers.selectors import visible_requests
 from regions.models import Country, DataCategory, Region
 
 
-def _country(code: str) -> Country:
-    country = Country.objects.select_related("jurisdiction").filter(code=code.upper()).first()
+def _register(serializer) -> register.Register:
+    """The register the dry run reads, once per request (the view puts it in the context)."""
+    return serializer.context.get("register") or register.current()
+
+
+def _country(code: str, reg: register.Register) -> Country:
+    country = reg.countries.get(code.upper())
     if country is None:
         raise serializers.ValidationError(f"Unknown country {code!r} (use ISO 3166-1 alpha-2).")
     return country
@@ -48,7 +54,7 @@ class PartyFactsSerializer(serializers.Serializer):
     )
 
     def validate_country(self, value):
-        return _country(value).code
+        return _country(value, _register(self)).code
 
     def validate_scope(self, value):
         unknown = sorted(set(value) - p.SCOPE_KEYS)
@@ -75,7 +81,7 @@ class PartyFactsSerializer(serializers.Serializer):
             return p.PartyFacts(
                 name=data["name"],
                 country=data["country"],
-                jurisdiction=_country(data["country"]).jurisdiction.code,
+                jurisdiction=_country(data["country"], _register(self)).jurisdiction.code,
                 role=data["role"],
                 certifications=frozenset(data.get("certifications", [])),
                 hints=frozenset(data.get("hints", [])),
@@ -149,42 +155,33 @@ class EvaluateSerializer(serializers.Serializer):
             )
         return value
 
-    def _region(self, slug):
-        user = self.context["request"].user
-        region = (
-            regions_for(user, "view")
-            .select_related("country", "jurisdiction")
-            .filter(slug=slug)
-            .first()
-        )
-        if region is None:
-            raise serializers.ValidationError(f"Unknown region {slug!r}.")
+    def validate_source_region(self, value):
+        region = _register(self).regions.get(value)
+        if region is None or not can(self.context["request"].user, "view", region):
+            raise serializers.ValidationError(f"Unknown region {value!r}.")
         return region
 
-    def validate_source_region(self, value):
-        return self._region(value)
-
     def validate_destination_region(self, value):
-        region = Region.objects.select_related("country", "jurisdiction").filter(slug=value).first()
+        region = _register(self).regions.get(value)
         if region is None:
             raise serializers.ValidationError(f"Unknown region {value!r}.")
         return region
 
     def validate_source_country(self, value):
-        return _country(value)
+        return _country(value, _register(self))
 
     def validate_destination_country(self, value):
-        return _country(value)
+        return _country(value, _register(self))
 
     def validate_data_categories(self, value):
-        found = {c.key: c for c in DataCategory.objects.filter(key__in=value)}
+        found = _register(self).categories
         unknown = [k for k in value if k not in found]
         if unknown:
             raise serializers.ValidationError(f"Unknown data categories: {', '.join(unknown)}.")
         return [found[k] for k in dict.fromkeys(value)]
 
     def validate_chosen_mechanism(self, value):
-        if value and not Mechanism.objects.filter(key=value).exists():
+        if value and value not in _register(self).mechanism_keys:
             raise serializers.ValidationError(f"Unknown mechanism {value!r}.")
         return value
 

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from controlplane.decisions import answer_after_commit, fallback_answer
 from controlplane.permissions import restrict
 from controlplane.transfers import policy as p
-from controlplane.transfers import selectors, services
+from controlplane.transfers import register, selectors, services
 from controlplane.transfers.api.serializers import (
     ApproveSerializer,
     EvaluateSerializer,
@@ -46,10 +46,13 @@ class EvaluateView(APIView):
 
     @extend_schema(request=EvaluateSerializer, responses={200: dict})
     def post(self, request):
-        serializer = EvaluateSerializer(data=request.data, context={"request": request})
+        known = register.current()  # mechanisms, countries, categories, regions: see register
+        serializer = EvaluateSerializer(
+            data=request.data, context={"request": request, "register": known}
+        )
         serializer.is_valid(raise_exception=True)
         facts, on = serializer.to_facts()
-        mechanisms = selectors.mechanism_set()
+        mechanisms = known.mechanisms
         what_if = serializer.hypothetical_mechanism(facts)
         if what_if is not None:
             mechanisms = p.MechanismSet([*mechanisms.all, what_if])
