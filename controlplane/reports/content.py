@@ -112,9 +112,10 @@ def _day(moment) -> str:
 
 
 def _transfer_row(tr, related: selectors.RecordRelations) -> dict:
-    """One entry of the record: the transfer and its status, then one paragraph with its
-    facts (two cells a row: WeasyPrint's cost grows with the cells, four took twice as long).
-    The one place a transfer's entry in the record is worded; the template escapes it."""
+    """One entry of the record: the transfer and its status, then its facts in one paragraph
+    (one block per entry: WeasyPrint's cost grows with table cells; four cells a row took
+    twice as long). The one place a transfer's entry in the record is worded; the template
+    escapes it."""
     country = related["country"][tr.destination_country_id]
     exporter = related["party"][tr.exporter_id]
     importer = related["party"][tr.importer_id]
