@@ -95,13 +95,8 @@ def detail(request, pk):
     )
 
 
-@require_safe
-def download(request, pk):
-    if not selectors.may_download(request.user):
-        raise PermissionDenied("Downloading reports needs the auditor or DPO role.")
-    report = _report(request, pk)
-    if report.status != ReportStatus.DONE:
-        raise Http404("This report has no file yet.")
+def report_file_response(report) -> FileResponse:
+    """The finished report's PDF as a download, with its stored hash (page and API alike)."""
     path = services.file_path(report)
     if not path.is_file():
         raise Http404("The report's file is missing.")
@@ -113,6 +108,16 @@ def download(request, pk):
     )
     response["X-Content-SHA256"] = report.sha256
     return response
+
+
+@require_safe
+def download(request, pk):
+    if not selectors.may_download(request.user):
+        raise PermissionDenied("Downloading reports needs the auditor or DPO role.")
+    report = _report(request, pk)
+    if report.status != ReportStatus.DONE:
+        raise Http404("This report has no file yet.")
+    return report_file_response(report)
 
 
 @require_POST

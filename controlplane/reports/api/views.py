@@ -5,7 +5,6 @@ the PDF, delete one. Exports: the same datasets and filters as the list pages, s
 """
 
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -21,6 +20,7 @@ from controlplane.reports import exports, selectors, services
 from controlplane.reports.api.serializers import ReportRequestSerializer, ReportSerializer
 from controlplane.reports.filtersets import ReportFilterSet
 from controlplane.reports.models import ReportStatus
+from controlplane.reports.views import report_file_response
 from controlplane.web.lists import BadFilters
 
 
@@ -114,14 +114,4 @@ class ReportDownload(APIView):
                 f"The report is {report.get_status_display().lower()}; it has no file yet.",
                 code="not_ready",
             )
-        path = services.file_path(report)
-        if not path.is_file():
-            raise Http404("The report's file is missing.")
-        response = FileResponse(
-            open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
-            as_attachment=True,
-            filename=report.download_name,
-            content_type="application/pdf",
-        )
-        response["X-Content-SHA256"] = report.sha256
-        return response
+        return report_file_response(report)
