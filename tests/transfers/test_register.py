@@ -33,7 +33,7 @@ def test_the_dry_run_reads_no_mechanism_country_or_category_once_warm(
 ):
     client.force_login(world.estate.requester)
     first = evaluate(client, ISSUE_EXAMPLE).json()
-    with django_assert_num_queries(3):  # session, user, roles and rights: nothing else
+    with django_assert_num_queries(0):  # the person kept too (controlplane/people.py)
         again = evaluate(client, ISSUE_EXAMPLE).json()
     assert again == first and first["mechanism"]["key"] == "eu-adequacy-US"
 

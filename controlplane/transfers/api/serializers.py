@@ -3,6 +3,7 @@ from datetime import date
 from django.utils import timezone
 from rest_framework import serializers
 
+from controlplane.api.copied_fields import CopiedFieldsMixin
 from controlplane.decisions import ConfirmedSerializerField
 from controlplane.permissions import can
 from controlplane.transfers import policy as p
@@ -33,7 +34,7 @@ def _country(code: str, reg: register.Register) -> Country:
     return country
 
 
-class PartyFactsSerializer(serializers.Serializer):
+class PartyFactsSerializer(CopiedFieldsMixin, serializers.Serializer):
     """A party given inline ({name, country, role, ...}) or by id ({"id": 3})."""
 
     id = serializers.IntegerField(required=False)
@@ -91,12 +92,12 @@ class PartyFactsSerializer(serializers.Serializer):
             raise serializers.ValidationError({"scope": str(error)}) from error
 
 
-class TIASerializer(serializers.Serializer):
+class TIASerializer(CopiedFieldsMixin, serializers.Serializer):
     on = serializers.DateField()
     outcome = serializers.ChoiceField(choices=list(p.TIA_OUTCOMES))
 
 
-class WhatIfMechanismSerializer(serializers.Serializer):
+class WhatIfMechanismSerializer(CopiedFieldsMixin, serializers.Serializer):
     """A mechanism between the request's two parties that is not on record yet ("what if we
     signed SCC module 2?"). Only the dry run takes it; nothing is saved."""
 
@@ -118,7 +119,7 @@ class WhatIfMechanismSerializer(serializers.Serializer):
         return data
 
 
-class EvaluateSerializer(serializers.Serializer):
+class EvaluateSerializer(CopiedFieldsMixin, serializers.Serializer):
     source_region = serializers.CharField(required=False)
     source_country = serializers.CharField(required=False, max_length=2)
     destination_region = serializers.CharField(required=False)
