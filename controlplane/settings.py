@@ -428,6 +428,9 @@ REPORT_CHUNK_ROWS = env_int("REPORT_CHUNK_ROWS", 200, minimum=10)
 # Processes that render report documents (WeasyPrint uses one core per document); 0 renders in
 # the process that generates the report.
 REPORT_RENDER_WORKERS = env_int("REPORT_RENDER_WORKERS", min(4, os.cpu_count() or 1), minimum=0)
+# How long a render worker may take over one document (a chunk, the front matter, a part of the
+# frame); past it the workers are killed and the report fails, instead of hanging for good.
+REPORT_RENDER_TIMEOUT_SECONDS = env_int("REPORT_RENDER_TIMEOUT_SECONDS", 300, minimum=1)
 CELERY_BEAT_SCHEDULE["reports-monthly-record-of-transfers"] = {
     "task": "controlplane.reports.tasks.monthly_record_of_transfers",
     "schedule": crontab(hour=4, minute=10),  # daily; makes last month's record once

@@ -32,6 +32,7 @@ from controlplane.decisions import (
 from controlplane.errors import ConflictError, DomainError, NotAllowed
 from controlplane.modelregistry import policy as p
 from controlplane.modelregistry.models import (
+    OPEN_STATUSES,
     ArtifactLocation,
     DeploymentApproval,
     DeploymentStatus,
@@ -333,6 +334,23 @@ def _desired_state_changed(region) -> None:
     publish_region_on_commit(region)
 
 
+def _open_deployment(version: ModelVersion, region) -> DeploymentApproval | None:
+    """The requested or approved deployment of ``version`` to ``region`` (at most one: the
+    ``one_open_deployment_per_version_region`` constraint)."""
+    return DeploymentApproval.objects.filter(
+        version=version, region=region, status__in=OPEN_STATUSES
+    ).first()
+
+
+def _already_open(version: ModelVersion, region, open_: DeploymentApproval) -> ConflictError:
+    """The one answer to a duplicate request (409 ``duplicate``), however it was found."""
+    return ConflictError(
+        f"{version} already has a {open_.get_status_display().lower()} deployment to "
+        f"{region.slug} ({open_}).",
+        code="duplicate",
+    )
+
+
 def deployment_request(
     *, version: ModelVersion, region, by, justification: str = ""
 ) -> DeploymentApproval:
@@ -341,14 +359,9 @@ def deployment_request(
     if not can(by, "view", region):
         raise NotAllowed(f"You have no access to {region.slug}.")
     with transaction.atomic():
-        open_ = DeploymentApproval.objects.filter(
-            version=version, region=region, status__in=["requested", "approved"]
-        ).first()
+        open_ = _open_deployment(version, region)
         if open_ is not None:
-            raise ConflictError(
-                f"{version} already has a {open_.get_status_display().lower()} deployment to "
-                f"{region.slug} ({open_})."
-            )
+            raise _already_open(version, region, open_)
         approval = DeploymentApproval(
             version=version,
             model=version.model,
@@ -357,14 +370,17 @@ def deployment_request(
             justification=(justification or "").strip(),
         )
         _apply(approval, check_deployment(version=version, region=region))
-        approval.full_clean()
         try:
+            approval.full_clean()
             with transaction.atomic():
                 approval.save()
-        except IntegrityError:  # a concurrent request for the same version and region won
-            raise ConflictError(
-                f"{version} already has an open deployment to {region.slug}."
-            ) from None
+        except (ValidationError, IntegrityError):
+            # An identical request committed after the check above: the model's unique
+            # validation or, later still, the database's unique index found it. Same answer.
+            open_ = _open_deployment(version, region)
+            if open_ is None:
+                raise
+            raise _already_open(version, region, open_) from None
         record_event(
             actor=by,
             action="deployment.requested",

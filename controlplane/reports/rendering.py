@@ -15,8 +15,9 @@ and forgotten), then:
 WeasyPrint uses one core per document, so the documents are rendered by
 ``REPORT_RENDER_WORKERS`` worker processes (``controlplane.reports.pdfworker``, no Django; by
 default one per core, ``0`` renders in this process) while this process reads the next chunk
-from the database. Memory is bounded by a few chunks' layout plus the finished PDF's objects;
-time is linear in rows.
+from the database. A worker that has not answered ``REPORT_RENDER_TIMEOUT_SECONDS`` after it was
+given a document fails the report, and every worker is killed. Memory is bounded by a few
+chunks' layout plus the finished PDF's objects; time is linear in rows.
 """
 
 from __future__ import annotations
@@ -128,6 +129,11 @@ def render_workers() -> int:
     return max(0, int(settings.REPORT_RENDER_WORKERS))
 
 
+def render_timeout() -> float:
+    """How long a worker may take over one document: ``REPORT_RENDER_TIMEOUT_SECONDS``."""
+    return float(settings.REPORT_RENDER_TIMEOUT_SECONDS)
+
+
 class _Job:
     def __init__(self, index: int, html_path: Path, pdf: Path, sheet: str, title: str, weight: int):
         self.index, self.html, self.pdf = index, html_path, pdf
@@ -147,14 +153,29 @@ class RenderPool:
     ``submit`` writes the body to a temporary file and queues it (it blocks while twice as many
     documents as workers wait, so memory stays bounded); ``pages(job)`` waits for one. With no
     workers, ``submit`` renders at once in this process. A worker that fails or dies fails the
-    report (``RenderError``), never hangs it.
+    report (``RenderError``), never hangs it; so does one that has not answered ``timeout``
+    seconds (``REPORT_RENDER_TIMEOUT_SECONDS``) after it was given a document: then every worker
+    is killed, and what they were given fails with that reason.
     """
 
-    def __init__(self, *, sheets: dict[str, str], base_url: str, workers: int, tmpdir: Path):
+    # The worker's command line; tests put a worker that hangs in its place.
+    command: tuple[str, ...] = (sys.executable, "-m", "controlplane.reports.pdfworker")
+
+    def __init__(
+        self,
+        *,
+        sheets: dict[str, str],
+        base_url: str,
+        workers: int,
+        tmpdir: Path,
+        timeout: float | None = None,
+    ):
         self.sheets, self.base_url, self.tmpdir = sheets, base_url, Path(tmpdir)
         self.workers = workers
+        self.timeout = render_timeout() if timeout is None else timeout
         self.jobs: list[_Job] = []
         self.broken: str | None = None
+        self._broken_lock = threading.Lock()
         self._renderer: Renderer | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, 2 * workers))
         self._processes: list[subprocess.Popen] = []
@@ -168,7 +189,7 @@ class RenderPool:
         for number in range(self.workers):
             errors = open(self.tmpdir / f"worker-{number}.log", "wb")  # noqa: SIM115 - the child owns it
             process = subprocess.Popen(
-                [sys.executable, "-m", "controlplane.reports.pdfworker"],
+                list(self.command),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=errors,
@@ -193,6 +214,7 @@ class RenderPool:
                 except queue.Empty:
                     break
                 job.finish(error="abandoned")
+            self._kill_workers()  # and what they render now: nobody reads it
         for _ in self._threads:
             self._queue.put(None)
         for thread in self._threads:
@@ -208,13 +230,43 @@ class RenderPool:
                 process.kill()
                 process.wait()
 
+    def _break(self, reason: str) -> str:
+        """Mark the pool broken; the first reason stands (later ones are its consequences)."""
+        with self._broken_lock:
+            self.broken = self.broken or reason
+            return self.broken
+
+    def _kill_workers(self) -> None:
+        for process in self._processes:
+            if process.poll() is None:
+                process.kill()  # SIGKILL: a stopped or busy worker cannot ignore it
+
+    def _expire(self, number: int, doing: str) -> None:
+        """A worker took longer than the timeout: fail the report and terminate the pool (the
+        others' answers would be thrown away; killing them also ends every wait on them)."""
+        self._break(
+            f"render worker {number} did not finish {doing} within {self.timeout:g} s "
+            "(REPORT_RENDER_TIMEOUT_SECONDS); the render workers were stopped"
+        )
+        self._kill_workers()
+
+    def _read_answer(self, process: subprocess.Popen, number: int, doing: str) -> str:
+        """The worker's next line ("" once it has ended), read under the timeout."""
+        watchdog = threading.Timer(self.timeout, self._expire, args=(number, doing))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            return process.stdout.readline()
+        finally:
+            watchdog.cancel()
+
     def _serve(self, process: subprocess.Popen, number: int) -> None:
         try:
-            ready = process.stdout.readline()
+            ready = self._read_answer(process, number, "starting")
             if not ready or not json.loads(ready).get("ready"):
                 raise RenderError(f"render worker {number} did not start: {self._log(number)}")
         except (ValueError, OSError, RenderError) as error:
-            self.broken = self.broken or str(error)
+            self._break(str(error))
         while True:
             job = self._queue.get()
             if job is None:
@@ -235,7 +287,7 @@ class RenderPool:
                     + "\n"
                 )
                 process.stdin.flush()
-                line = process.stdout.readline()
+                line = self._read_answer(process, number, f"document {job.pdf.name}")
                 if not line:
                     raise RenderError(f"render worker {number} ended: {self._log(number)}")
                 answer = json.loads(line)
@@ -243,8 +295,7 @@ class RenderPool:
                 reason = str(error)
                 if not isinstance(error, RenderError):
                     reason = f"render worker {number} ended: {error} {self._log(number)}"
-                self.broken = self.broken or reason
-                job.finish(error=self.broken)
+                job.finish(error=self._break(reason))
                 continue
             if "error" in answer:
                 log.error("render worker %s: %s", number, answer.get("trace", answer["error"]))
@@ -332,6 +383,7 @@ def render_report(
             base_url=str(settings.BASE_DIR),
             workers=render_workers(),
             tmpdir=Path(tmp),
+            timeout=render_timeout(),
         ) as pool,
     ):
         tmpdir = Path(tmp)

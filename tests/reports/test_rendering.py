@@ -1,5 +1,9 @@
 """The renderer's guarantees that do not need the demo estate: fonts, failure, the timeline."""
 
+import os
+import signal
+import sys
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -71,8 +75,10 @@ def _render(tmp_path, **kwargs):
         title="Test",
         header="Test report · everywhere",
         footer="Report T",
-        front=lambda toc: "<div class='cover'><h1>Test</h1></div><h2>Contents</h2>"
-        + "".join(f"<p>{e.title} {e.page}</p>" for e in toc),
+        front=lambda toc: (
+            "<div class='cover'><h1>Test</h1></div><h2>Contents</h2>"
+            + "".join(f"<p>{e.title} {e.page}</p>" for e in toc)
+        ),
         sections=_sections(kwargs.pop("chunks", 5)),
         out=tmp_path / "out.pdf",
         progress=lambda percent, stage: progress.append(percent),
@@ -110,14 +116,12 @@ def test_a_failing_document_fails_the_render_with_its_reason_and_never_hangs(tmp
     from controlplane.reports import rendering
 
     settings.REPORT_RENDER_WORKERS = 2
-    with (
-        rendering.RenderPool(
-            sheets={"report": "p { color: red }"},
-            base_url=str(settings.BASE_DIR),
-            workers=2,
-            tmpdir=tmp_path,
-        ) as pool
-    ):
+    with rendering.RenderPool(
+        sheets={"report": "p { color: red }"},
+        base_url=str(settings.BASE_DIR),
+        workers=2,
+        tmpdir=tmp_path,
+    ) as pool:
         good = pool.submit("<p>fine</p>", sheet="report", title="t", pdf=tmp_path / "a.pdf")
         bad = pool.submit("<p>x</p>", sheet="no-such-sheet", title="t", pdf=tmp_path / "b.pdf")
         assert pool.pages(good) == 1
@@ -131,3 +135,77 @@ def test_a_failing_document_fails_the_render_with_its_reason_and_never_hangs(tmp
             pool.pages(late)
         with pytest.raises(rendering.RenderError):
             pool.submit("<p>later</p>", sheet="report", title="t", pdf=tmp_path / "d.pdf")
+
+
+def test_a_hung_worker_fails_the_render_at_the_timeout_and_is_stopped(tmp_path, settings):
+    """A worker that never answers (stopped: it cannot even notice) fails its document once
+    REPORT_RENDER_TIMEOUT_SECONDS pass, and every worker of the pool is killed."""
+    from controlplane.reports import rendering
+
+    settings.REPORT_RENDER_TIMEOUT_SECONDS = 1
+    with pytest.raises(rendering.RenderError, match="REPORT_RENDER_TIMEOUT_SECONDS"):  # noqa: PT012
+        with rendering.RenderPool(
+            sheets={"report": "p { color: red }"},
+            base_url=str(settings.BASE_DIR),
+            workers=2,
+            tmpdir=tmp_path,
+        ) as pool:
+            good = pool.submit("<p>fine</p>", sheet="report", title="t", pdf=tmp_path / "a.pdf")
+            assert pool.pages(good) == 1
+            for process in pool._processes:
+                os.kill(process.pid, signal.SIGSTOP)
+            started = time.monotonic()
+            hung = pool.submit("<p>x</p>", sheet="report", title="t", pdf=tmp_path / "b.pdf")
+            try:
+                pool.pages(hung)
+            finally:
+                assert time.monotonic() - started < 10
+                # The pool was terminated: every worker was killed (a stopped one never exits
+                # by itself), the idle one too.
+                for process in pool._processes:
+                    assert process.wait(timeout=5) == -signal.SIGKILL
+    with pytest.raises(rendering.RenderError, match="within 1 s"):
+        pool.submit("<p>later</p>", sheet="report", title="t", pdf=tmp_path / "c.pdf")
+
+
+@pytest.mark.django_db
+def test_a_report_whose_worker_hangs_fails_at_the_timeout_with_nothing_written(
+    estate, settings, tmp_path, monkeypatch
+):
+    """The worker renders its first document, then hangs in the next: at the timeout the report
+    is failed (audited, its reason names the setting), the workers are gone, and no file or
+    temporary chunk is left."""
+    from controlplane.reports import rendering
+    from controlplane.reports.models import ReportStatus
+
+    pids = tmp_path / "pids"
+    monkeypatch.setenv("HANGING_WORKER_PIDS", str(pids))
+    monkeypatch.setattr(
+        rendering.RenderPool, "command", (sys.executable, "-m", "tests.reports.hanging_pdfworker")
+    )
+    settings.REPORT_RENDER_WORKERS = 1
+    settings.REPORT_RENDER_TIMEOUT_SECONDS = 2
+    settings.REPORT_CHUNK_ROWS = 10
+    today = timezone.localdate()
+    report = services.report_request(
+        kind="audit_extract",
+        period_start=today - timedelta(days=30),
+        period_end=today,
+        regions=list(Region.objects.all()),
+        by=estate.admin,
+    )
+    started = time.monotonic()
+    report = services.report_generate(report_id=report.pk)
+
+    assert time.monotonic() - started < 60
+    assert report.status == ReportStatus.FAILED
+    assert "did not finish" in report.error and "within 2 s" in report.error, report.error
+    assert "REPORT_RENDER_TIMEOUT_SECONDS" in report.error
+    assert report.file == "" and report.sha256 == ""
+    assert not [p for p in settings.REPORTS_DIR.rglob("*") if p.is_file()]
+    assert not list(settings.REPORTS_DIR.rglob(".render-*"))
+    event = AuditEvent.objects.get(action="report.failed", object_id=str(report.pk))
+    assert "REPORT_RENDER_TIMEOUT_SECONDS" in event.data["error"]
+    for pid in map(int, pids.read_text().split()):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
