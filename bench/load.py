@@ -108,6 +108,25 @@ def evaluate_body(region: str) -> dict:
     }
 
 
+def dpo_warm_up(config) -> list[bytes]:
+    """Each DPO's dashboard, queue and dry run, as raw HTTP/1.0 requests."""
+    requests = []
+    for dpo in config["dpos"]:
+        head = (
+            f"Host: 127.0.0.1\r\nCookie: sessionid={dpo['session']}; csrftoken={config['csrf']}"
+            f"\r\nX-CSRFToken: {config['csrf']}\r\n"
+        )
+        body = json.dumps(evaluate_body(dpo["region"])).encode()
+        requests += [
+            f"GET {DASHBOARD} HTTP/1.0\r\n{head}\r\n".encode(),
+            f"GET {QUEUE} HTTP/1.0\r\n{head}\r\n".encode(),
+            f"POST {EVALUATE} HTTP/1.0\r\n{head}Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body,
+        ]
+    return requests
+
+
 # --------------------------------------------------------------------------- locust's side
 
 if os.environ.get("BENCH_LOAD_ROLE") == "locust":  # imported by locust, never by main()
@@ -294,6 +313,13 @@ def main() -> int:
                 for a in config["agents"]
             ]
             measure(port, polls, seconds=120, concurrency=16, processes=2, walks=2)
+            # The DPOs' pages, as the agents' polls: served a few times by every worker first
+            # (templates compiled, reference data read), then measured.
+            warm = measure(
+                port, dpo_warm_up(config), seconds=60, concurrency=4, processes=1, walks=3
+            )
+            if set(warm["statuses"]) != {200}:
+                failures.append(f"DPOs' warm-up answered {warm['statuses']}")
             print(
                 f"{backends}; gunicorn {args.workers} sync workers; {len(config['agents'])} "
                 f"agents polling every {args.poll_interval} s; {args.dpos} DPOs; "

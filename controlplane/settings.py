@@ -101,7 +101,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, keeping people per process (controlplane/people.py).
+    "controlplane.people.PeopleMiddleware",
     "controlplane.web.middleware.RefuseNulMiddleware",
     "controlplane.web.middleware.LoginRequiredMiddleware",
     "controlplane.audit.context.ActingUserMiddleware",

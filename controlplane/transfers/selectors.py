@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.apps import apps
-from django.db.models import Count, Q, Window
+from django.db.models import Count, Prefetch, Q, Window
 from django.utils import timezone
 
 from controlplane.permissions import is_auditor, restrict
@@ -13,23 +13,36 @@ from controlplane.transfers import policy as p
 from controlplane.transfers.models import (
     IN_EFFECT,
     Mechanism,
+    Party,
     TransferRecord,
     TransferRequest,
     TransferStatus,
 )
 
-REQUEST_RELATIONS = (
+# The regions and countries of a request are joined; its parties, mechanisms and people come
+# in one prefetch query each. Joining all of them (17 tables) cost PostgreSQL about 30 ms of
+# planning per query, many times what running it costs.
+REQUEST_JOINS = (
     "source_region__jurisdiction",
     "source_region__country",
     "destination_region",
     "destination_country__jurisdiction",
-    "exporter__country__jurisdiction",
-    "importer__country__jurisdiction",
-    "requested_by",
-    "decided_by",
-    "policy_mechanism",
-    "chosen_mechanism",
 )
+
+
+def with_request_relations(requests):
+    """``requests`` with every relation a page, the API or a report shows of a request, in a
+    fixed number of queries whatever their number."""
+    parties = Party.objects.select_related("country__jurisdiction")
+    return requests.select_related(*REQUEST_JOINS).prefetch_related(
+        Prefetch("exporter", queryset=parties),
+        Prefetch("importer", queryset=parties),
+        "requested_by",
+        "decided_by",
+        "policy_mechanism",
+        "chosen_mechanism",
+        "data_categories",
+    )
 
 
 def today() -> date:
@@ -48,12 +61,7 @@ def visible_requests(user):
 
 
 def request_for_page(user, pk: int) -> TransferRequest:
-    return (
-        visible_requests(user)
-        .select_related(*REQUEST_RELATIONS)
-        .prefetch_related("data_categories")
-        .get(pk=pk)
-    )
+    return with_request_relations(visible_requests(user)).get(pk=pk)
 
 
 class NotYours(Exception):
@@ -84,11 +92,7 @@ def dpo_queue(user):
     qs = restrict(
         TransferRequest.objects.all(), user, "view" if is_auditor(user) else "approve_transfers"
     )
-    return (
-        qs.select_related(*REQUEST_RELATIONS)
-        .prefetch_related("data_categories")
-        .order_by("submitted_at", "created_at", "pk")
-    )
+    return with_request_relations(qs).order_by("submitted_at", "created_at", "pk")
 
 
 def mechanisms(user=None):
@@ -108,11 +112,8 @@ def transfer_log(user):
 
 
 def requests_of(user):
-    return (
-        TransferRequest.objects.filter(requested_by=user.pk)
-        .select_related(*REQUEST_RELATIONS)
-        .prefetch_related("data_categories")
-        .order_by("-created_at")
+    return with_request_relations(TransferRequest.objects.filter(requested_by=user.pk)).order_by(
+        "-created_at"
     )
 
 

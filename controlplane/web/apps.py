@@ -11,4 +11,9 @@ class WebConfig(AppConfig):
         # Django process (web, tests, management commands) sends to the configured broker.
         # Created here rather than in controlplane/__init__.py, so importing a pure module of
         # the package loads neither Django nor Celery.
-        from controlplane import celery  # noqa: F401
+        from controlplane import (
+            celery,  # noqa: F401
+            people,
+        )
+
+        people.connect_signals()

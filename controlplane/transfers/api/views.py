@@ -83,12 +83,9 @@ class TransferRequestViewSet(
     filterset_class = TransferRequestFilterSet
 
     def get_queryset(self):
-        return (
+        return selectors.with_request_relations(
             selectors.visible_requests(self.request.user)
-            .select_related(*selectors.REQUEST_RELATIONS)
-            .prefetch_related("data_categories")
-            .order_by("-created_at")
-        )
+        ).order_by("-created_at")
 
     def perform_create(self, serializer):
         d = dict(serializer.validated_data)

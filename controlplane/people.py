@@ -1,0 +1,167 @@
+"""The signed-in person of a request, kept per process between their requests.
+
+Every signed-in request needs its person: Django reads the session, then the user, and
+``controlplane.permissions`` their roles and region rights; three queries, most of the cost of a
+small API call such as the dry run. This process keeps what those queries answered, per session,
+and uses it again only while nothing that could change the answer has happened anywhere:
+
+- the *people generation* in the shared cache (Redis) is read on every request, and an entry is
+  used only under the generation it was read under;
+- a new generation is set after the commit of any change to a person, a group, a permission,
+  an object permission (guardian), a membership or a session, and on every sign-out (receivers
+  below); this process forgets everything at once, the others on their next request;
+- without a shared cache (no ``REDIS_URL``), or when it cannot be read, nothing is kept: the
+  person is read from the database, as Django does;
+- an entry is never used longer than ``KEPT_SECONDS`` (a session that expires meanwhile counts
+  as expired that much later at most).
+
+So a right revoked, an account deactivated, a password changed or a sign-out elsewhere counts
+from the next request, as before. tests/foundation/test_kept_people.py checks each of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.core.cache import cache
+from django.db import connection
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils.functional import SimpleLazyObject
+
+from controlplane.permissions import _standing
+from controlplane.transactions import once_on_commit
+
+log = logging.getLogger(__name__)
+
+GENERATION_KEY = "people:generation"
+KEPT_SECONDS = 60.0
+_MAX_KEPT = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    generation: str
+    field_names: tuple[str, ...]
+    values: tuple
+    standing: object  # controlplane.permissions.Standing (immutable)
+    until: float
+
+
+_kept: dict[str, _Kept] = {}  # session key -> the person it was found to be
+
+
+def _enabled() -> bool:
+    return bool(getattr(settings, "REDIS_URL", None))
+
+
+_UNREADABLE = object()
+
+
+def _generation():
+    """The shared generation: ``None`` when unset, ``_UNREADABLE`` when the cache fails."""
+    try:
+        return cache.get(GENERATION_KEY)
+    except Exception as exc:  # noqa: BLE001 - unreadable: read the person from the database
+        log.warning("people generation unreadable, reading from the database: %s", exc)
+        return _UNREADABLE
+
+
+def person_of(request):
+    """``request.user``: the person the session belongs to (or ``AnonymousUser``)."""
+    key = request.session.session_key
+    if not key or not _enabled() or connection.in_atomic_block:
+        return auth.get_user(request)
+    generation = _generation()
+    if generation is _UNREADABLE:
+        return auth.get_user(request)
+    if generation is None:
+        _new_generation()  # unset (a fresh or restarted Redis): start one, keep from the next
+        return auth.get_user(request)
+    kept = _kept.get(key)
+    now = time.monotonic()
+    if kept is not None and kept.generation == generation and now < kept.until:
+        return _person_from(kept)
+    user = auth.get_user(request)
+    if user.is_authenticated:
+        standing = _standing(user)
+        if len(_kept) >= _MAX_KEPT:
+            _kept.clear()
+        names = tuple(f.attname for f in user._meta.concrete_fields)
+        _kept[key] = _Kept(
+            generation,
+            names,
+            tuple(getattr(user, name) for name in names),
+            standing,
+            now + KEPT_SECONDS,
+        )
+    return user
+
+
+def _person_from(kept: _Kept):
+    """A fresh user object per request (nothing a request caches on it reaches another)."""
+    user = auth.get_user_model().from_db(connection.alias, kept.field_names, kept.values)
+    user._standing = kept.standing
+    return user
+
+
+class PeopleMiddleware(AuthenticationMiddleware):
+    """Django's AuthenticationMiddleware, with ``request.user`` from ``person_of``."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: person_of(request))
+
+
+def forget() -> None:
+    """This process forgets every person it keeps (tests; and at once after a change here)."""
+    _kept.clear()
+
+
+def _new_generation() -> None:
+    forget()
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+    except Exception as exc:  # noqa: BLE001 - other processes cannot read it either: no keeping
+        log.error("people generation not changed: %s", exc)
+
+
+def changed(**kwargs) -> None:
+    """Signal receiver: who someone is or what they may do changed. This process forgets at
+    once; every process after the commit (one new generation per transaction)."""
+    forget()
+
+    def make():
+        def new_people_generation():
+            _new_generation()
+
+        return new_people_generation
+
+    once_on_commit("people-generation", make)
+
+
+def signed_out(**kwargs) -> None:
+    """A sign-out counts at once everywhere: the session row is already gone."""
+    _new_generation()
+
+
+def connect_signals() -> None:
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.auth.signals import user_logged_out
+    from django.contrib.sessions.models import Session
+    from guardian.models import GroupObjectPermission, UserObjectPermission
+
+    User = auth.get_user_model()
+    for model in (User, Group, Permission, UserObjectPermission, GroupObjectPermission):
+        uid = f"people.{model._meta.label}"
+        post_save.connect(changed, sender=model, dispatch_uid=f"{uid}.save")
+        post_delete.connect(changed, sender=model, dispatch_uid=f"{uid}.delete")
+    post_delete.connect(changed, sender=Session, dispatch_uid="people.session.delete")
+    for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+        m2m_changed.connect(changed, sender=through, dispatch_uid=f"people.{through.__name__}")
+    user_logged_out.connect(signed_out, dispatch_uid="people.signed-out")
