@@ -233,7 +233,20 @@ if os.environ.get("BENCH_LOAD_ROLE") == "locust":  # imported by locust, never b
 
 def run_locust(port, config_path, classes, *, users, spawn_rate, seconds, extra_env=None):
     """One headless locust run; returns its per-endpoint rows and the load average after it."""
-    prefix = Path(tempfile.mkdtemp(prefix="bench-load-csv-")) / "run"
+    with tempfile.TemporaryDirectory(prefix="bench-load-csv-") as folder:
+        return _run_locust(
+            Path(folder) / "run",
+            port,
+            config_path,
+            classes,
+            users=users,
+            spawn_rate=spawn_rate,
+            seconds=seconds,
+            extra_env=extra_env,
+        )
+
+
+def _run_locust(prefix, port, config_path, classes, *, users, spawn_rate, seconds, extra_env):
     subprocess.run(
         [
             sys.executable, "-m", "locust", "-f", __file__, "--headless",
@@ -300,9 +313,10 @@ def main() -> int:
             "poll_interval": args.poll_interval,
             "dpo_users": args.dpos,
         }
-        config_path = Path(tempfile.mkdtemp(prefix="bench-load-")) / "config.json"
+        config_folder = tempfile.TemporaryDirectory(prefix="bench-load-")
+        config_path = Path(config_folder.name) / "config.json"
         config_path.write_text(json.dumps(config))
-        with gunicorn(env, workers=args.workers) as port:
+        with config_folder, gunicorn(env, workers=args.workers) as port:
             from poll import measure
 
             polls = [
