@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHECKOV := $(VENV)/checkov/bin/checkov
 
-.PHONY: run test install lint audit lock bench clean
+.PHONY: run test install lint audit lock bench screenshots clean
 
 # constraints.txt pins every package exactly (what CI audits is what every install gets).
 $(STAMP): pyproject.toml constraints.txt
@@ -52,6 +52,11 @@ lock:
 	@{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^#'; } > constraints.txt.new
 	@mv constraints.txt.new constraints.txt
 	@touch $(STAMP)
+
+# The browser tests that take screenshots, saving them to docs/screenshots (the README's); a
+# plain test run saves them in each test's tmp directory and leaves the working tree alone.
+screenshots: $(STAMP)
+	SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest tests/e2e -m screenshots $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'

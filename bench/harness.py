@@ -1,4 +1,5 @@
-"""A throw-away control plane on gunicorn for the HTTP benchmarks (poll.py, load.py).
+"""A throw-away control plane on gunicorn for the HTTP benchmarks (poll.py, load.py,
+metrics_ingest.py).
 
 * PostgreSQL when ``DATABASE_URL`` names one: the bench creates its own database next to it
   (``<name>_bench_<pid>``) and drops it afterwards; otherwise SQLite in a temporary directory.
@@ -127,10 +128,23 @@ def run_django(env: dict, code: str, *args: str) -> str:
     ).stdout
 
 
+# The gunicorn master of each port a bench has started (worker_pids reads it).
+_masters: dict[int, int] = {}
+
+
+def worker_pids(port: int) -> list[int]:
+    """The worker processes of the gunicorn that ``gunicorn()`` started on ``port``."""
+    master = _masters[port]
+    try:
+        return [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 @contextlib.contextmanager
-def gunicorn(env: dict, *, workers: int, extra_env: dict | None = None):
-    """gunicorn (sync workers, as deployed) on a free port; yields the port."""
-    port = free_port()
+def gunicorn(env: dict, *, workers: int, extra_env: dict | None = None, port: int = 0):
+    """gunicorn (sync workers, as deployed) on ``port`` (default: a free one); yields the port."""
+    port = port or free_port()
     process = subprocess.Popen(
         [
             sys.executable, "-m", "gunicorn", "--pythonpath", str(ROOT / "bench"),
@@ -140,6 +154,7 @@ def gunicorn(env: dict, *, workers: int, extra_env: dict | None = None):
         env={**env, **(extra_env or {}), "BENCH_WSGI": "1"},
         cwd=ROOT,
     )  # fmt: skip
+    _masters[port] = process.pid
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -155,6 +170,7 @@ def gunicorn(env: dict, *, workers: int, extra_env: dict | None = None):
             time.sleep(0.1)
         yield port
     finally:
+        _masters.pop(port, None)
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=20)

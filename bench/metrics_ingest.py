@@ -2,9 +2,10 @@
 
     DATABASE_URL=postgres://... python bench/metrics_ingest.py [--batches 40] [--workers 2]
 
-It creates a throw-away database next to the one in DATABASE_URL (and drops it at the end),
-migrates it, seeds the demo estate, approves extra model versions in eu-central so that one
-batch can hold 500 distinct cells, enrolls an agent and starts gunicorn. Then it posts
+A throw-away control plane (bench/harness.py: its own database next to the one in
+DATABASE_URL, dropped at the end, migrated and seeded with the demo estate; Redis under a key
+prefix of its own when REDIS_URL is set). It approves extra model versions in eu-central so that
+one batch can hold 500 distinct cells, enrolls an agent and starts gunicorn. Then it posts
 ``--batches`` batches of 500 points (one period each, as an agent would) through
 ``POST /api/v1/agent/metrics`` with ``--clients`` concurrent senders, and, in the same run,
 ``COPY``s the same number of rows into the same table. It prints points per second for both,
@@ -16,19 +17,15 @@ Without PostgreSQL it says so and exits 0.
 import argparse
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
+from harness import gunicorn, run_django, throwaway_control_plane, worker_pids
+
 ITEMS = 500
 
 SETUP = r"""
@@ -97,7 +94,7 @@ import json, sys, time
 from datetime import UTC, datetime, timedelta
 from django.db import connection
 from controlplane.metrics.models import MetricBatch, MetricDefinition
-data = json.loads(sys.stdin.read())
+data = json.loads(open(sys.argv[1]).read())
 metric_ids = dict(MetricDefinition.objects.values_list("name", "pk"))
 now = datetime.now(UTC).replace(second=0, microsecond=0)
 batch = MetricBatch.objects.create(
@@ -128,12 +125,6 @@ print(json.dumps({"rows": len(rows), "seconds": elapsed}))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _rss_kib(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -144,25 +135,6 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=40)
@@ -171,175 +143,109 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: any free)")
     args = parser.parse_args()
 
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith(("postgres://", "postgresql://")):
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         print("metrics_ingest: needs PostgreSQL (set DATABASE_URL=postgres://...); skipped")
         return 0
-    db_name = f"bench_metrics_{os.getpid()}"
-    _admin(base, f'CREATE DATABASE "{db_name}"')
-    tmp = Path(tempfile.mkdtemp(prefix="bench-metrics-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": _with_db(base, db_name),
-        "CONTROLPLANE_VAR_DIR": str(tmp),
-        "DJANGO_DEBUG": "0",
-        "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "AUDIT_CHAIN_KEY": "bench-only-audit-chain-key-0123456789abcdefghijklmnopqrstuv",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "0",
-        "SECURE_HSTS_SECONDS": "0",
-        "SESSION_COOKIE_SECURE": "0",
-        "CSRF_COOKIE_SECURE": "0",
-        "BUNDLE_PUSH_ENABLED": "0",
-        "LOG_LEVEL": "ERROR",
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "controlplane.settings",
-    }
-    python = sys.executable
-    gunicorn = None
     try:
-        print(f"setting up database {db_name}", flush=True)
-        manage = [python, str(ROOT / "manage.py")]
-        subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True)
-        subprocess.run([*manage, "seed_demo"], env=env, check=True, stdout=subprocess.DEVNULL)
-        done = subprocess.run(
-            [python, "-c", "import django; django.setup(); exec(open(0).read())"],
-            input=SETUP,
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        if done.returncode:
-            print(done.stderr[-3000:], file=sys.stderr)
-            return 1
-        out = done.stdout
-        setup = json.loads(out.strip().splitlines()[-1])
+        return _bench(args)
+    except subprocess.CalledProcessError as failed:
+        print((failed.stderr or "")[-3000:], file=sys.stderr)
+        return 1
 
-        port = args.port or _free_port()
-        gunicorn = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "controlplane.wsgi:application",
-                "-w",
-                str(args.workers),
-                "-b",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=ROOT,
-        )
-        url = f"http://127.0.0.1:{port}/api/v1/agent/metrics"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
 
-        now = int(time.time()) // 60 * 60
-        bodies = []
-        for n in range(args.batches + args.workers * 2):
-            start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60 * (n + 1)))
-            key = "mb-bench" + "".join(chr(97 + (n // 26**i) % 26) for i in range(6))
-            batch = {
-                "idempotency_key": key,
-                "period_start": start,
-                "period_seconds": 60,
-                "items": setup["items"],
-            }
-            bodies.append(json.dumps(batch).encode())
-        warm, timed = bodies[: args.workers * 2], bodies[args.workers * 2 :]
+def _bench(args) -> int:
+    with throwaway_control_plane("metrics") as (env, backends):
+        print(f"set up: {backends}", flush=True)
+        env = {**env, "LOG_LEVEL": "ERROR"}
+        setup = json.loads(run_django(env, SETUP).strip().splitlines()[-1])
+        with gunicorn(env, workers=args.workers, port=args.port) as port:
+            url = f"http://127.0.0.1:{port}/api/v1/agent/metrics"
+            now = int(time.time()) // 60 * 60
+            bodies = []
+            for n in range(args.batches + args.workers * 2):
+                start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60 * (n + 1)))
+                key = "mb-bench" + "".join(chr(97 + (n // 26**i) % 26) for i in range(6))
+                batch = {
+                    "idempotency_key": key,
+                    "period_start": start,
+                    "period_seconds": 60,
+                    "items": setup["items"],
+                }
+                bodies.append(json.dumps(batch).encode())
+            warm, timed = bodies[: args.workers * 2], bodies[args.workers * 2 :]
 
-        def post(body: bytes) -> int:
-            request = urllib.request.Request(
-                url,
-                data=body,
-                method="POST",
-                headers={
-                    "Authorization": f"Bearer {setup['token']}",
-                    "Content-Type": "application/json",
-                },
+            def post(body: bytes) -> int:
+                request = urllib.request.Request(
+                    url,
+                    data=body,
+                    method="POST",
+                    headers={
+                        "Authorization": f"Bearer {setup['token']}",
+                        "Content-Type": "application/json",
+                    },
+                )
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    response.read()
+                    return response.status
+
+            for body in warm:  # each worker loads its catalogue and detector caches
+                assert post(body) == 201
+            workers = worker_pids(port)
+            rss_before = sum(_rss_kib(p) for p in workers)
+
+            queue = list(timed)
+            lock = threading.Lock()
+            statuses: list[int] = []
+
+            def sender():
+                while True:
+                    with lock:
+                        if not queue:
+                            return
+                        body = queue.pop()
+                    statuses.append(post(body))
+
+            started = time.perf_counter()
+            threads = [threading.Thread(target=sender) for _ in range(args.clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            endpoint_seconds = time.perf_counter() - started
+            rss_after = sum(_rss_kib(p) for p in workers)
+            assert statuses.count(201) == len(timed), statuses
+            points = len(timed) * ITEMS
+
+            data = Path(env["CONTROLPLANE_VAR_DIR"]) / "bench_copy_baseline.json"
+            data.write_text(
+                json.dumps(
+                    {
+                        "items": setup["items"],
+                        "batches": len(timed),
+                        "region_id": setup["region_id"],
+                    }
+                )
             )
-            with urllib.request.urlopen(request, timeout=60) as response:
-                response.read()
-                return response.status
+            copy = json.loads(run_django(env, COPY, str(data)).strip().splitlines()[-1])
 
-        for body in warm:  # each worker loads its catalogue and detector caches
-            assert post(body) == 201
-        workers = _children(gunicorn.pid)
-        rss_before = sum(_rss_kib(p) for p in workers)
-
-        queue = list(timed)
-        lock = threading.Lock()
-        statuses: list[int] = []
-
-        def sender():
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    body = queue.pop()
-                statuses.append(post(body))
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=sender) for _ in range(args.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        endpoint_seconds = time.perf_counter() - started
-        rss_after = sum(_rss_kib(p) for p in workers)
-        assert statuses.count(201) == len(timed), statuses
-        points = len(timed) * ITEMS
-
-        script = tmp / "bench_copy_baseline.py"
-        script.write_text("import sys, django; django.setup()\n" + COPY)
-        done = subprocess.run(
-            [python, str(script)],
-            input=json.dumps(
-                {"items": setup["items"], "batches": len(timed), "region_id": setup["region_id"]}
-            ),
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        if done.returncode:
-            print(done.stderr[-3000:], file=sys.stderr)
-            return 1
-        copy = json.loads(done.stdout.strip().splitlines()[-1])
-        endpoint_rate = points / endpoint_seconds
-        copy_rate = copy["rows"] / copy["seconds"]
-        ratio = endpoint_rate / copy_rate
-        print(
-            f"endpoint: {points} points in {len(timed)} batches of {ITEMS}, "
-            f"{args.clients} clients, {args.workers} gunicorn workers: "
-            f"{endpoint_seconds:.2f} s, {endpoint_rate:,.0f} points/s, "
-            f"{endpoint_seconds / len(timed) * 1000:.0f} ms per batch (wall, concurrent)"
-        )
-        print(f"raw COPY: {copy['rows']} rows in {copy['seconds']:.3f} s, {copy_rate:,.0f} rows/s")
-        print(f"ratio endpoint / COPY: {ratio:.2f} (target >= 0.3)")
-        print(
-            f"memory per batch: {setup['peak_bytes'] / 1024:,.0f} KiB Python peak in the "
-            f"ingestion service for a {setup['body_bytes'] / 1024:,.0f} KiB body; gunicorn "
-            f"workers' RSS {rss_before / 1024:.1f} -> {rss_after / 1024:.1f} MiB over "
-            f"{len(timed)} batches ({(rss_after - rss_before) / len(timed):+.0f} KiB/batch)"
-        )
-        return 0
-    finally:
-        if gunicorn:
-            gunicorn.send_signal(signal.SIGTERM)
-            try:
-                gunicorn.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                gunicorn.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
-        _admin(base, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+    endpoint_rate = points / endpoint_seconds
+    copy_rate = copy["rows"] / copy["seconds"]
+    ratio = endpoint_rate / copy_rate
+    print(
+        f"endpoint: {points} points in {len(timed)} batches of {ITEMS}, "
+        f"{args.clients} clients, {args.workers} gunicorn workers: "
+        f"{endpoint_seconds:.2f} s, {endpoint_rate:,.0f} points/s, "
+        f"{endpoint_seconds / len(timed) * 1000:.0f} ms per batch (wall, concurrent)"
+    )
+    print(f"raw COPY: {copy['rows']} rows in {copy['seconds']:.3f} s, {copy_rate:,.0f} rows/s")
+    print(f"ratio endpoint / COPY: {ratio:.2f} (target >= 0.3)")
+    print(
+        f"memory per batch: {setup['peak_bytes'] / 1024:,.0f} KiB Python peak in the "
+        f"ingestion service for a {setup['body_bytes'] / 1024:,.0f} KiB body; gunicorn "
+        f"workers' RSS {rss_before / 1024:.1f} -> {rss_after / 1024:.1f} MiB over "
+        f"{len(timed)} batches ({(rss_after - rss_before) / len(timed):+.0f} KiB/batch)"
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import io
 import os
 import shutil
 from contextlib import contextmanager
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -344,6 +345,17 @@ def page(browser):
     yield page
     context.close()
     assert not blocked, f"The Content Security Policy blocked: {blocked}"
+
+
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    """Where a browser test saves its screenshots: the test's tmp directory, so a test run leaves
+    the working tree alone, or ``SCREENSHOTS_DIR`` (relative to the repository) when set:
+    ``make screenshots`` sets docs/screenshots, the committed ones the README shows."""
+    chosen = os.environ.get("SCREENSHOTS_DIR")
+    directory = Path(__file__).resolve().parents[1] / chosen if chosen else tmp_path / "screenshots"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
 
 
 @pytest.fixture

@@ -20,11 +20,22 @@ def _via(request) -> str:
     return getattr(request, "path", "") or ""
 
 
-def _account(username):
-    if not isinstance(username, str) or not username:
-        return None
+def _record_attempt(action: str, username, request) -> None:
+    """A failed sign-in or a lockout: the user name kept only when it names an account."""
     User = get_user_model()
-    return User.objects.filter(**{User.USERNAME_FIELD: username}).first()
+    account = None
+    if isinstance(username, str) and username:
+        account = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
+    record_event(
+        actor=ATTEMPT,
+        action=action,
+        obj=account,
+        data={
+            "username": account.get_username() if account else None,
+            "known_user": account is not None,
+            "via": _via(request),
+        },
+    )
 
 
 @receiver(user_logged_in)
@@ -40,29 +51,9 @@ def logged_out(sender, request, user, **kwargs):
 
 @receiver(user_login_failed)
 def login_failed(sender, credentials, request=None, **kwargs):
-    account = _account(credentials.get(get_user_model().USERNAME_FIELD))
-    record_event(
-        actor=ATTEMPT,
-        action="user.login_failed",
-        obj=account,
-        data={
-            "username": account.get_username() if account else None,
-            "known_user": account is not None,
-            "via": _via(request),
-        },
-    )
+    _record_attempt("user.login_failed", credentials.get(get_user_model().USERNAME_FIELD), request)
 
 
 @receiver(user_locked_out)
 def locked_out(sender, request, username=None, ip_address=None, **kwargs):
-    account = _account(username)
-    record_event(
-        actor=ATTEMPT,
-        action="user.locked_out",
-        obj=account,
-        data={
-            "username": account.get_username() if account else None,
-            "known_user": account is not None,
-            "via": _via(request),
-        },
-    )
+    _record_attempt("user.locked_out", username, request)

@@ -2,19 +2,13 @@
 
 import django_filters
 
-from controlplane.web.lists import ListFilterSet, ordering_filter, visible_regions
+from controlplane.web.lists import ListFilterSet, ordering_filter, region_filter
 from regions.models import Agent
 
 
 class AgentFilterSet(ListFilterSet):
     search_fields = ("name", "region__slug", "software_version", "last_error_code")
-    region = django_filters.ModelChoiceFilter(
-        field_name="region",
-        to_field_name="slug",
-        queryset=visible_regions,
-        empty_label="All",
-        label="Region",
-    )
+    region = region_filter()
     refusing = django_filters.ChoiceFilter(
         choices=[("yes", "Refusing a bundle"), ("no", "No refusal")],
         method="filter_refusing",

@@ -4,18 +4,12 @@ import django_filters
 from django import forms
 
 from controlplane.metrics.models import MetricRefusal
-from controlplane.web.lists import ListFilterSet, ordering_filter, visible_regions
+from controlplane.web.lists import ListFilterSet, ordering_filter, region_filter
 
 
 class MetricRefusalFilterSet(ListFilterSet):
     search_fields = ("region__slug", "agent__name")
-    region = django_filters.ModelChoiceFilter(
-        field_name="region",
-        to_field_name="slug",
-        queryset=visible_regions,
-        empty_label="All",
-        label="Region",
-    )
+    region = region_filter()
     code = django_filters.CharFilter(method="filter_code", label="Reason code")
     since = django_filters.DateFilter(
         field_name="at",

@@ -1,5 +1,6 @@
 """A DPO's working day in a real headless Chromium: lists, the category picker, form errors,
-a withdrawal, a notice with its e-mail, accessibility (axe-core) and fresh screenshots."""
+a withdrawal, a notice with its e-mail, accessibility (axe-core) and screenshots (in the test's
+tmp directory; ``make screenshots`` writes the README's, in docs/screenshots)."""
 
 import json
 from pathlib import Path
@@ -16,7 +17,6 @@ from regions.models import Country, DataCategory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -90,8 +90,9 @@ def test_search_and_sort_a_list_and_the_api_answers_the_same_rows(
     assert "(status)" in page.inner_text("[data-testid=filter-error]")
 
 
+@pytest.mark.screenshots
 def test_category_picker_and_a_form_error_that_keeps_the_input(
-    estate, parties, page, login, live_server
+    estate, parties, page, login, live_server, screenshots
 ):
     acme, labeller = parties
     login(page, "requester", estate.password)
@@ -125,8 +126,7 @@ def test_category_picker_and_a_form_error_that_keeps_the_input(
     assert page.input_value("#id_purpose") == "Second opinion on scans"
     assert page.is_checked("input[value='user.health_and_medical']")
     assert not TransferRequest.objects.exists()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "request-form.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "request-form.png"), full_page=True)
 
 
 def test_requester_withdraws_a_submitted_request(estate, parties, page, login, live_server):
@@ -141,8 +141,9 @@ def test_requester_withdraws_a_submitted_request(estate, parties, page, login, l
     assert "Withdrawn by the requester" in page.inner_text("main")
 
 
+@pytest.mark.screenshots
 def test_a_notice_appears_for_the_dpo_with_its_email(
-    estate, parties, page, login, live_server, eager_celery
+    estate, parties, page, login, live_server, eager_celery, screenshots
 ):
     acme, labeller = parties
     Preference.objects.create(user=estate.dpo_eu, email=EmailMode.IMMEDIATE)
@@ -167,8 +168,7 @@ def test_a_notice_appears_for_the_dpo_with_its_email(
     page.click("[data-testid=inbox-link]")
     row = page.locator("[data-notice]").first
     assert str(tr) in row.inner_text()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "inbox.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "inbox.png"), full_page=True)
     [message] = [m for m in mail.outbox if m.to == [estate.dpo_eu.email]]
     assert str(tr) in message.subject and f"/transfers/{tr.pk}/" in message.body
     row.locator("[data-testid=open-notice]").click()
@@ -176,7 +176,7 @@ def test_a_notice_appears_for_the_dpo_with_its_email(
     assert page.locator("[data-testid=unread-count]").count() == 0
 
     page.goto(f"{live_server.url}/transfers/")
-    page.screenshot(path=str(SCREENSHOTS / "queue.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "queue.png"), full_page=True)
 
 
 MAIN_PAGES = [
