@@ -34,6 +34,7 @@ from django.db import connection
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.functional import SimpleLazyObject
 
+from controlplane import shared_cache
 from controlplane.permissions import _standing
 from controlplane.transactions import once_on_commit
 
@@ -64,12 +65,9 @@ _UNREADABLE = object()
 
 
 def _generation():
-    """The shared generation: ``None`` when unset, ``_UNREADABLE`` when the cache fails."""
-    try:
-        return cache.get(GENERATION_KEY)
-    except Exception as exc:  # noqa: BLE001 - unreadable: read the person from the database
-        log.warning("people generation unreadable, reading from the database: %s", exc)
-        return _UNREADABLE
+    """The shared generation: ``None`` when unset, ``_UNREADABLE`` when the cache fails (and
+    for a few seconds after, so that a Redis that hangs costs one timeout, not one per request)."""
+    return shared_cache.get(GENERATION_KEY, unavailable=_UNREADABLE)
 
 
 def person_of(request):

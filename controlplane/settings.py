@@ -154,7 +154,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cp"),
             # The cache only accelerates: a Redis that hangs must fail fast, and the agent
-            # paths then answer from the database (controlplane/distribution/cache.py).
+            # paths then answer from the database (controlplane/shared_cache.py).
             "OPTIONS": {
                 "socket_connect_timeout": env_int("REDIS_TIMEOUT_MS", 500, minimum=1) / 1000,
                 "socket_timeout": env_int("REDIS_TIMEOUT_MS", 500, minimum=1) / 1000,

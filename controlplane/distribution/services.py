@@ -13,9 +13,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from agents import protocol
+from controlplane import shared_cache as cache
 from controlplane.audit.actors import Actor
 from controlplane.audit.services import record_event
-from controlplane.distribution import cache, conf, keys, repository, selectors
+from controlplane.distribution import conf, keys, repository, selectors
 from controlplane.distribution.builder import build_content
 from controlplane.distribution.drift import drift_state
 from controlplane.distribution.models import ConfigBundle, Delivery, DeliveryAttempt, TufMetadata

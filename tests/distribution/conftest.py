@@ -1,7 +1,7 @@
 import pytest
 from django.core.cache import cache
 
-from controlplane.distribution import cache as shared_cache
+from controlplane import shared_cache
 from controlplane.distribution import services
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from tuf.api.metadata import Metadata
 
-from controlplane.distribution import cache as shared_cache
+from controlplane import shared_cache
 from controlplane.distribution import services
 from controlplane.distribution.models import ConfigBundle, Delivery
 from regions.models import Agent

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from agents.transport import TransportError, request
-from controlplane.distribution import cache as shared_cache
+from controlplane import shared_cache
 from controlplane.distribution import repository, services
 from controlplane.distribution.models import ConfigBundle
 from tests.integration.test_bundle_delivery import _free_port, _wait_for

@@ -33,7 +33,7 @@ SIDE_REGIONS = {"A": {"eu-central", "eu-west"}, "B": {"us-east", "ap-northeast"}
 
 def reset_caches():
     """Caches that outlive a rolled-back call (agent tokens, TUF heads) start empty again."""
-    from controlplane.distribution import cache as shared_cache
+    from controlplane import shared_cache
     from controlplane.distribution import keys
     from controlplane.distribution import services as distribution
 

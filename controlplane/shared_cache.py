@@ -1,6 +1,6 @@
 """The shared cache as an accelerator only: every failure is a miss, never an error.
 
-The database is the source of truth for bundles, heads and agent identities. Redis may hang,
+The database is the source of truth for bundles, heads, agent identities and people. Redis may hang,
 refuse connections or lose a write; the agent paths then answer from the database. Entries live
 a few seconds (``BUNDLE_HEAD_CACHE_SECONDS``), so an invalidation lost while Redis was down is
 corrected within that time, and the connection has short timeouts (``REDIS_TIMEOUT_MS``).
@@ -34,15 +34,17 @@ def reset() -> None:
     _down_until = 0.0
 
 
-def get(key: str):
+def get(key: str, *, unavailable=None):
+    """The cached value, ``None`` when absent, ``unavailable`` when the cache failed now or
+    within the last ``BACKOFF_SECONDS``."""
     if not _available():
-        return None
+        return unavailable
     try:
         return cache.get(key)
     except Exception as exc:  # noqa: BLE001 - any cache backend error is a miss
         _failed()
         log.warning("cache unavailable, answering from the database: %s", exc)
-        return None
+        return unavailable
 
 
 def set(key: str, value, timeout: int) -> None:  # noqa: A001 - mirrors the cache API
