@@ -234,37 +234,25 @@ if os.environ.get("BENCH_LOAD_ROLE") == "locust":  # imported by locust, never b
 def run_locust(port, config_path, classes, *, users, spawn_rate, seconds, extra_env=None):
     """One headless locust run; returns its per-endpoint rows and the load average after it."""
     with tempfile.TemporaryDirectory(prefix="bench-load-csv-") as folder:
-        return _run_locust(
-            Path(folder) / "run",
-            port,
-            config_path,
-            classes,
-            users=users,
-            spawn_rate=spawn_rate,
-            seconds=seconds,
-            extra_env=extra_env,
-        )
-
-
-def _run_locust(prefix, port, config_path, classes, *, users, spawn_rate, seconds, extra_env):
-    subprocess.run(
-        [
-            sys.executable, "-m", "locust", "-f", __file__, "--headless",
-            "--host", f"http://127.0.0.1:{port}", "-u", str(users), "-r", str(spawn_rate),
-            "-t", f"{seconds}s", "--stop-timeout", "5", "--csv", str(prefix),
-            "--only-summary", "--loglevel", "WARNING", *classes,
-        ],
-        env={
-            **os.environ,
-            "BENCH_LOAD_ROLE": "locust",
-            "BENCH_LOAD_CONFIG": str(config_path),
-            **(extra_env or {}),
-        },
-        check=False,  # locust exits 1 on any failure: the rows say which
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    with open(f"{prefix}_stats.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["Name"] != "Aggregated"]
+        prefix = Path(folder) / "run"
+        subprocess.run(
+            [
+                sys.executable, "-m", "locust", "-f", __file__, "--headless",
+                "--host", f"http://127.0.0.1:{port}", "-u", str(users), "-r", str(spawn_rate),
+                "-t", f"{seconds}s", "--stop-timeout", "5", "--csv", str(prefix),
+                "--only-summary", "--loglevel", "WARNING", *classes,
+            ],
+            env={
+                **os.environ,
+                "BENCH_LOAD_ROLE": "locust",
+                "BENCH_LOAD_CONFIG": str(config_path),
+                **(extra_env or {}),
+            },
+            check=False,  # locust exits 1 on any failure: the rows say which
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        with open(f"{prefix}_stats.csv", newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r["Name"] != "Aggregated"]
     from harness import load_average
 
     return rows, load_average()

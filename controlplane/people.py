@@ -23,20 +23,17 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.middleware import AuthenticationMiddleware
-from django.core.cache import cache
 from django.db import connection
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.functional import SimpleLazyObject
 
 from controlplane import shared_cache
-from controlplane.permissions import _standing
-from controlplane.transactions import once_on_commit
+from controlplane.permissions import standing_of
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +55,7 @@ _kept: dict[str, _Kept] = {}  # session key -> the person it was found to be
 
 
 def _enabled() -> bool:
-    return bool(getattr(settings, "REDIS_URL", None))
+    return bool(settings.REDIS_URL)
 
 
 _UNREADABLE = object()
@@ -79,7 +76,9 @@ def person_of(request):
     if generation is _UNREADABLE:
         return auth.get_user(request)
     if generation is None:
-        _new_generation()  # unset (a fresh or restarted Redis): start one, keep from the next
+        # Unset (a fresh or restarted Redis): start one, keep from the next request.
+        forget()
+        shared_cache.new_generation(GENERATION_KEY, "people")
         return auth.get_user(request)
     kept = _kept.get(key)
     now = time.monotonic()
@@ -87,7 +86,7 @@ def person_of(request):
         return _person_from(kept)
     user = auth.get_user(request)
     if user.is_authenticated:
-        standing = _standing(user)
+        standing = standing_of(user)
         if len(_kept) >= _MAX_KEPT:
             _kept.clear()
         names = tuple(f.attname for f in user._meta.concrete_fields)
@@ -121,36 +120,16 @@ def forget() -> None:
     _kept.clear()
 
 
-def _new_generation() -> None:
-    forget()
-    try:
-        cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-    except Exception as exc:  # noqa: BLE001 - other processes cannot read it either: no keeping
-        log.error("people generation not changed: %s", exc)
-
-
 def changed(**kwargs) -> None:
     """Signal receiver: who someone is or what they may do changed. This process forgets at
-    once; every process after the commit (one new generation per transaction)."""
+    once; every process after the commit (one new generation per transaction). A sign-out is
+    one: it deletes its session."""
     forget()
-
-    def make():
-        def new_people_generation():
-            _new_generation()
-
-        return new_people_generation
-
-    once_on_commit("people-generation", make)
-
-
-def signed_out(**kwargs) -> None:
-    """A sign-out counts at once everywhere: the session row is already gone."""
-    _new_generation()
+    shared_cache.new_generation_after_commit(GENERATION_KEY, "people", forget=forget)
 
 
 def connect_signals() -> None:
     from django.contrib.auth.models import Group, Permission
-    from django.contrib.auth.signals import user_logged_out
     from django.contrib.sessions.models import Session
     from guardian.models import GroupObjectPermission, UserObjectPermission
 
@@ -162,4 +141,3 @@ def connect_signals() -> None:
     post_delete.connect(changed, sender=Session, dispatch_uid="people.session.delete")
     for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
         m2m_changed.connect(changed, sender=through, dispatch_uid=f"people.{through.__name__}")
-    user_logged_out.connect(signed_out, dispatch_uid="people.signed-out")

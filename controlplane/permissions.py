@@ -48,7 +48,7 @@ def _permission(action: str) -> str:
 def role_names(user) -> frozenset[str]:
     if not getattr(user, "is_authenticated", False):
         return frozenset()
-    return _standing(user).roles
+    return standing_of(user).roles
 
 
 def has_role(user, *roles: str) -> bool:
@@ -79,7 +79,7 @@ def _region_ids(user, action: str, perm: str) -> list[int] | None:
     """The pks of the regions on which ``user`` holds ``perm`` (``None``: every region, a
     global permission). The queries that ``restrict()`` narrows filter by this short list
     instead of repeating guardian's permission sub-queries in each of them."""
-    return _standing(user).regions.get(perm.split(".", 1)[1], [])
+    return standing_of(user).regions.get(perm.split(".", 1)[1], [])
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class Standing:
     regions: dict[str, list[int] | None]
 
 
-def _standing(user) -> Standing:
+def standing_of(user) -> Standing:
     """Read once per user object (one query), which lives for one request, as Django's own
     permission cache on it does: a right granted during a request counts from the next."""
     standing = getattr(user, "_standing", None)
@@ -211,3 +211,16 @@ def people_who_can(action: str, region: Region):
         region, only_with_perms_in=[perm], with_group_users=True, with_superusers=False
     )
     return [u for u in users if u.is_active]
+
+
+class PeopleWhoCan(dict):
+    """``people_who_can(action, region)`` by region, each region asked once (for a batch of
+    notices about many objects)."""
+
+    def __init__(self, action: str):
+        super().__init__()
+        self.action = action
+
+    def __missing__(self, region):
+        self[region] = people = people_who_can(self.action, region)
+        return people

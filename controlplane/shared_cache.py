@@ -8,8 +8,12 @@ corrected within that time, and the connection has short timeouts (``REDIS_TIMEO
 
 import logging
 import time
+import uuid
+from collections.abc import Callable
 
 from django.core.cache import cache
+
+from controlplane.transactions import once_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +76,32 @@ def delete(key: str, *, after_commit: bool = False) -> None:
             )
         else:
             log.warning("cache unavailable, %s not deleted: %s", key, exc)
+
+
+# --------------------------------------------------------------------------- generations
+#
+# What a process keeps in its own memory (the register, kept panels, people) is valid while a
+# *generation* value in the shared cache is the one it was read under. A change sets a new one.
+
+
+def new_generation(key: str, what: str) -> None:
+    """A new value under ``key``: every process reads again what it keeps under the old one."""
+    try:
+        cache.set(key, uuid.uuid4().hex, None)
+    except Exception as exc:  # noqa: BLE001 - each keeper bounds how long it keeps
+        log.error("%s generation not changed (the change IS committed): %s", what, exc)
+
+
+def new_generation_after_commit(key: str, what: str, *, forget: Callable | None = None) -> None:
+    """One new generation per transaction, after its commit, however many rows it changed;
+    ``forget()`` first, for what this process keeps."""
+
+    def make():
+        def new_generation_now():
+            if forget is not None:
+                forget()
+            new_generation(key, what)
+
+        return new_generation_now
+
+    once_on_commit(f"generation:{key}", make)

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 
 from controlplane.modelregistry.models import DeploymentApproval
 from controlplane.notifications.registry import Draft, on
-from controlplane.permissions import people_who_can
+from controlplane.permissions import PeopleWhoCan
 
 
 @on("deployment.requested")
@@ -16,18 +16,16 @@ def deployment_awaits_decision(events):
             "version__model", "region", "requested_by"
         ).filter(pk__in=[e.object_id for e in events if e.object_id.isdigit()])
     }
-    deciders: dict = {}
+    deciders = PeopleWhoCan("approve_deployments")
     drafts = []
     for event in events:
         approval = approvals.get(event.object_id)
         if approval is None:
             continue
-        if approval.region_id not in deciders:
-            deciders[approval.region_id] = people_who_can("approve_deployments", approval.region)
         drafts.append(
             Draft(
                 recipients=tuple(
-                    u for u in deciders[approval.region_id] if u.pk != approval.requested_by_id
+                    u for u in deciders[approval.region] if u.pk != approval.requested_by_id
                 ),
                 kind="awaiting_decision",
                 title=f"{approval}: {approval.version} to {approval.region.slug} awaits your "

@@ -383,7 +383,6 @@ def render_report(
             base_url=str(settings.BASE_DIR),
             workers=render_workers(),
             tmpdir=Path(tmp),
-            timeout=render_timeout(),
         ) as pool,
     ):
         tmpdir = Path(tmp)

@@ -5,7 +5,7 @@ what it needs for all of them at once: the requests in one query, each region's 
 """
 
 from controlplane.notifications.registry import Draft, on
-from controlplane.permissions import Role, people_who_can
+from controlplane.permissions import PeopleWhoCan, Role
 from controlplane.transfers.models import IN_EFFECT, Mechanism, TransferRequest, TransferStatus
 
 
@@ -20,22 +20,10 @@ def _requests(events) -> dict[str, TransferRequest]:
     }
 
 
-class _Deciders(dict):
-    """``people_who_can(action, region)``, asked once per region."""
-
-    def __init__(self, action: str):
-        super().__init__()
-        self.action = action
-
-    def __missing__(self, region):
-        self[region] = people = people_who_can(self.action, region)
-        return people
-
-
 @on("transfer.submitted")
 def request_awaits_decision(events):
     requests = _requests(events)
-    deciders = _Deciders("approve_transfers")
+    deciders = PeopleWhoCan("approve_transfers")
     drafts = []
     for event in events:
         tr = requests.get(event.object_id)
@@ -93,7 +81,7 @@ def transfer_ended(events):
     ended = [(event, rows[event.object_id]) for event in events if event.object_id in rows]
     regions = Region.objects.in_bulk({row[1] for _, row in ended})
     requesters = get_user_model().objects.in_bulk({row[3] for _, row in ended if row[3]})
-    deciders = _Deciders("approve_transfers")
+    deciders = PeopleWhoCan("approve_transfers")
     by_region: dict = {}
     for event, row in ended:
         by_region.setdefault(row[1], []).append((event, row))
@@ -162,7 +150,7 @@ def transfer_ended(events):
 def mechanism_ending(events):
     from django.contrib.auth import get_user_model
 
-    deciders = _Deciders("approve_transfers")
+    deciders = PeopleWhoCan("approve_transfers")
     drafts = []
     for event in events:
         m = Mechanism.objects.filter(pk=event.object_id).first()

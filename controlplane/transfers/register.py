@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import connection
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from controlplane.transactions import once_on_commit
+from controlplane import shared_cache
 from controlplane.transfers import policy as p
 
 log = logging.getLogger(__name__)
@@ -111,22 +110,7 @@ def changed(**kwargs) -> None:
     """Signal receiver: the register changed. This process forgets at once; every process
     after the commit (one new generation per transaction, however many rows it changed)."""
     forget()
-
-    def make():
-        def new_register_generation():
-            _new_generation()
-
-        return new_register_generation
-
-    once_on_commit("transfers-register-generation", make)
-
-
-def _new_generation():
-    forget()
-    try:
-        cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-    except Exception as exc:  # noqa: BLE001 - other processes catch up within MAX_AGE
-        log.error("register generation not changed (the change IS committed): %s", exc)
+    shared_cache.new_generation_after_commit(GENERATION_KEY, "register", forget=forget)
 
 
 def connect_signals() -> None:

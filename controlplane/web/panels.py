@@ -12,7 +12,6 @@ serves all the kept panels.
 """
 
 import logging
-import uuid
 from dataclasses import dataclass, field
 
 from django.apps import apps
@@ -20,7 +19,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from controlplane.transactions import once_on_commit
+from controlplane import shared_cache
 
 log = logging.getLogger(__name__)
 
@@ -56,21 +55,7 @@ def kept_per_person(seconds: int, *, changed_by: tuple[str, ...]):
 
 def _changed(**kwargs) -> None:
     """One new panels generation per transaction, after its commit, however many rows."""
-
-    def make():
-        def new_panels_generation():
-            _new_generation()
-
-        return new_panels_generation
-
-    once_on_commit("web-panels-generation", make)
-
-
-def _new_generation():
-    try:
-        cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-    except Exception as exc:  # noqa: BLE001 - the kept panels expire within their seconds
-        log.error("panels generation not changed (the change IS committed): %s", exc)
+    shared_cache.new_generation_after_commit(GENERATION_KEY, "panels")
 
 
 def render_panels(providers, *args) -> list[Panel]:
